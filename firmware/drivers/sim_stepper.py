@@ -1,0 +1,23 @@
+# Sim stepper: steps go to the simulated pump head in the supervisor's plant, with the sim time.
+import simhw
+
+
+class SimStepper:
+    def __init__(self, spec, cfg):
+        self.enabled = False
+        self.steps_emitted = 0
+
+    def enable(self):
+        self.enabled = True
+        simhw.motor_enable(True)
+
+    def disable(self):
+        self.enabled = False
+        simhw.motor_enable(False)
+
+    def step(self, n):
+        simhw.motor_steps(n)
+        self.steps_emitted += n
+
+
+DRIVER = SimStepper

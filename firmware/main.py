@@ -1,0 +1,43 @@
+# Boot entry: start the pump app; if it ever escapes, motor off first, then log and reset.
+import sys
+
+
+def _service_requested():
+    import os
+    try:
+        os.remove("service.flag")
+    except OSError:
+        return False
+    return True
+
+
+def _log_crash(exc):
+    try:
+        with open("crash.txt", "w") as f:
+            sys.print_exception(exc, f)
+    except Exception:
+        pass
+    sys.print_exception(exc)
+
+
+def _start():
+    from pump.wiring import build_board
+    try:
+        board = build_board("board.json")
+    except Exception as e:
+        # No driver was built, so nothing can move: stay in the REPL for a redeploy.
+        print("pump: cannot start: %s" % e)
+        return
+    try:
+        from pump.app import App
+        App(board).run()
+    except BaseException as e:
+        board.safe_state()
+        _log_crash(e)
+        board.system.reset()
+
+
+if _service_requested():
+    print("pump: service mode, app not started; REPL ready")
+else:
+    _start()

@@ -1,0 +1,83 @@
+# Loads board.json and checks it against the board schema, reporting every problem at once.
+
+import errno
+import json
+
+from pump.errors import ConfigError
+from pump.schema import validate
+
+# board.json is read whole into RAM: refuse anything that could not be a sane board file
+MAX_FILE_BYTES = 8192
+
+# 8388 ms is the RP2040 watchdog maximum; other ports allow more, every board gets the strictest
+WATCHDOG_MAX_MS = 8388
+
+_KIND = {"type": "str", "min_len": 1, "max_len": 32, "required": True}
+
+
+def _role(required):
+    # only "kind" is ours: a driver validates its own options (pins, addresses...) when built
+    s = {"type": "obj", "fields": {"kind": _KIND}, "extra": "keep"}
+    if required:
+        s["required"] = True
+    return s
+
+
+_LIMIT = 100000  # upper bound of every rate, speed and volume field
+
+BOARD = {"type": "obj", "fields": {
+    "name": {"type": "str", "min_len": 1, "max_len": 32, "required": True},
+    "description": {"type": "str", "max_len": 200, "default": ""},
+    "port": {"type": "str", "choices": ("unix", "rp2", "esp32", "stm32"), "required": True},
+    "filesystem": {"type": "str", "choices": ("posix", "littlefs", "fat"), "required": True},
+    "drivers": {"type": "obj", "required": True, "fields": {
+        "motor": _role(True),
+        "pressure": _role(False),
+        "clock": _role(True),
+        "link": _role(False),
+    }},
+    # pin names are data (GP5, "X1", 23...): any int or short string, the drivers check them
+    "pins": {"type": "map", "max_len": 64, "key_max_len": 32, "default": {},
+             "values": {"type": "oneof", "options": (
+                 {"type": "int"}, {"type": "str", "max_len": 32})}},
+    "calibration": {"type": "obj", "required": True, "fields": {
+        "ul_per_step": {"type": "num", "gt": 0, "le": 100, "required": True},
+    }},
+    "limits": {"type": "obj", "required": True, "fields": {
+        "max_rate_ul_h": {"type": "num", "gt": 0, "le": _LIMIT, "required": True},
+        "max_steps_per_s": {"type": "num", "gt": 0, "le": _LIMIT, "default": 200},
+        "reservoir_ul": {"type": "num", "gt": 0, "le": _LIMIT, "required": True},
+        "watchdog_ms": {"type": "int", "ge": 100, "le": WATCHDOG_MAX_MS, "default": 5000},
+    }},
+    # the simulator owns the plant model and validates it itself
+    "plant": {"type": "free"},
+}}
+
+
+def parse_board(obj):
+    """Return the cleaned board dict (defaults filled) or raise ConfigError listing every problem."""
+    cleaned, problems = validate(BOARD, obj, "")
+    if problems:
+        # a problem with the whole document has the empty path: name the document instead
+        raise ConfigError([(p or "board.json", m) for p, m in problems])
+    return cleaned
+
+
+def load_board(path="board.json"):
+    """Read, decode and check a board file; every failure is a ConfigError naming the file."""
+    try:
+        with open(path) as f:
+            text = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        if e.args and e.args[0] == errno.ENOENT:
+            raise ConfigError([(path, "file not found")])
+        raise ConfigError([(path, "cannot read file: %s" % e)])
+    except ValueError as e:  # text that is not UTF-8
+        raise ConfigError([(path, "cannot read file: %s" % e)])
+    if len(text) > MAX_FILE_BYTES:
+        raise ConfigError([(path, "file is larger than %d bytes" % MAX_FILE_BYTES)])
+    try:
+        obj = json.loads(text)
+    except ValueError as e:
+        raise ConfigError([(path, "not valid JSON: %s" % e)])
+    return parse_board(obj)

@@ -1,0 +1,40 @@
+# Typed error codes shared by the firmware and the host tools (the host imports this file).
+
+# Each code is a stable string on the wire; the host maps them to messages and exit codes.
+BAD_JSON = "bad_json"              # a line that is not a JSON object
+LINE_TOO_LONG = "line_too_long"    # a line over the input bound; the excess was discarded
+BAD_REQUEST = "bad_request"        # a JSON object without a usable id or cmd
+UNKNOWN_COMMAND = "unknown_command"
+BAD_ARG = "bad_arg"                # an argument missing, of the wrong type or out of bounds
+BAD_STATE = "bad_state"            # the command is not allowed in the pump's current state
+LIMIT = "limit"                    # a request above a hard limit of the board or program
+BAD_CONFIG = "bad_config"          # board.json refused at load
+INTERNAL = "internal"              # a fault inside the firmware; the motor was made safe
+
+CODES = (BAD_JSON, LINE_TOO_LONG, BAD_REQUEST, UNKNOWN_COMMAND, BAD_ARG, BAD_STATE,
+         LIMIT, BAD_CONFIG, INTERNAL)
+
+
+class PumpError(Exception):
+    """A refusal with a code, the path of the field at fault (or None) and a readable message."""
+
+    def __init__(self, code, message, path=None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.path = path
+
+    def to_dict(self):
+        d = {"code": self.code, "message": self.message}
+        if self.path is not None:
+            d["path"] = self.path
+        return d
+
+
+class ConfigError(PumpError):
+    """Every problem found in one board.json, reported together (each an (path, message) pair)."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        lines = ["%s: %s" % (p, m) for p, m in problems]
+        super().__init__(BAD_CONFIG, "; ".join(lines), problems[0][0] if problems else None)

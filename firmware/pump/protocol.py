@@ -1,0 +1,103 @@
+# The serial protocol: bounded line framing, JSON requests with ids, typed error replies, events.
+import json
+
+from pump.errors import PumpError, BAD_ARG, BAD_JSON, LINE_TOO_LONG, BAD_REQUEST, UNKNOWN_COMMAND, INTERNAL
+from pump.schema import validate
+
+MAX_LINE = 512     # bytes; the excess of a longer line is discarded up to the next newline
+_MAX_ID_LEN = 64
+
+OVERFLOW = object()  # what LineReader yields in place of a line that was too long
+
+
+class LineReader:
+    """Splits incoming bytes into lines without ever holding more than MAX_LINE bytes."""
+
+    def __init__(self, max_line=MAX_LINE):
+        self.max_line = max_line
+        self._buf = bytearray()
+        self._discarding = False
+
+    def feed(self, data):
+        out = []
+        for b in data:
+            if b == 0x0A:
+                if self._discarding:
+                    out.append(OVERFLOW)
+                elif self._buf:
+                    out.append(bytes(self._buf))
+                self._buf = bytearray()
+                self._discarding = False
+            elif self._discarding or b == 0x0D:
+                continue
+            elif len(self._buf) >= self.max_line:
+                self._discarding = True
+                self._buf = bytearray()
+            else:
+                self._buf.append(b)
+        return out
+
+
+class Commands:
+    """The command table: each command is declared with its role and argument schema next to its handler."""
+
+    def __init__(self):
+        self.table = {}
+
+    def command(self, name, role, args=None):
+        def register(fn):
+            self.table[name] = (fn, role, args or {})
+            return fn
+        return register
+
+    def describe(self):
+        return [{"name": n, "role": self.table[n][1], "args": sorted(self.table[n][2].keys())}
+                for n in sorted(self.table.keys())]
+
+
+def error_reply(rid, err):
+    return {"id": rid, "ok": False, "error": err.to_dict()}
+
+
+def _parse(line):
+    try:
+        req = json.loads(line)
+    except (ValueError, UnicodeError):
+        raise PumpError(BAD_JSON, "not valid JSON")
+    if not isinstance(req, dict):
+        raise PumpError(BAD_REQUEST, "a request is a JSON object")
+    return req
+
+
+def handle(line, commands, ctx):
+    """One request line in, one reply dict out; never raises."""
+    if line is OVERFLOW:
+        return error_reply(None, PumpError(LINE_TOO_LONG, "line longer than %d bytes discarded" % MAX_LINE))
+    rid = None
+    try:
+        req = _parse(line)
+        rid = req.get("id")
+        if isinstance(rid, bool) or not isinstance(rid, (int, str)) or (isinstance(rid, str) and len(rid) > _MAX_ID_LEN):
+            rid = None
+            raise PumpError(BAD_REQUEST, "every request needs an id (int or string up to %d chars)" % _MAX_ID_LEN, "id")
+        name = req.get("cmd")
+        entry = commands.table.get(name) if isinstance(name, str) else None
+        if entry is None:
+            raise PumpError(UNKNOWN_COMMAND, "unknown command %r" % (name,), "cmd")
+        fn, _role, arg_schema = entry
+        args, problems = validate({"type": "obj", "fields": arg_schema}, req.get("args", {}), "args")
+        if problems:
+            raise PumpError(BAD_ARG, "; ".join("%s: %s" % p for p in problems), problems[0][0])
+        return {"id": rid, "ok": True, "result": fn(ctx, args)}
+    except PumpError as e:
+        return error_reply(rid, e)
+    except Exception as e:  # a bug in a handler must not take the loop down
+        return error_reply(rid, PumpError(INTERNAL, "%s: %s" % (type(e).__name__, e)))
+
+
+def encode(msg):
+    return json.dumps(msg).encode() + b"\n"
+
+
+def event(name, data):
+    return {"event": name, "data": data}

@@ -1,0 +1,46 @@
+# Builds the board the app is handed from board.json: drivers are created here, at start, never at import.
+from pump.board_config import load_board
+from pump.errors import ConfigError
+
+
+class Board:
+    """The hardware of one board: its config and one driver per role."""
+
+    def __init__(self, cfg, motor, clock, link, pressure, system):
+        self.cfg = cfg
+        self.motor = motor
+        self.clock = clock
+        self.link = link
+        self.pressure = pressure
+        self.system = system
+
+    def safe_state(self):
+        # Every actuator's safe state, each tried even if another fails.
+        try:
+            self.motor.disable()
+        except Exception:
+            pass
+
+
+def load_driver(role, spec, cfg):
+    kind = spec["kind"]
+    try:
+        module = __import__("drivers." + kind, None, None, ("DRIVER",))
+        cls = module.DRIVER
+    except (ImportError, AttributeError) as e:
+        raise ConfigError([("drivers.%s.kind" % role, "cannot load driver %r: %s" % (kind, e))])
+    return cls(spec, cfg)
+
+
+def build_board(path="board.json"):
+    cfg = load_board(path)
+    drivers = cfg["drivers"]
+    link_spec = drivers.get("link", {"kind": "stdio"})
+    pressure = load_driver("pressure", drivers["pressure"], cfg) if "pressure" in drivers else None
+    from drivers.machine_system import MachineSystem
+    return Board(cfg,
+                 motor=load_driver("motor", drivers["motor"], cfg),
+                 clock=load_driver("clock", drivers["clock"], cfg),
+                 link=load_driver("link", link_spec, cfg),
+                 pressure=pressure,
+                 system=MachineSystem())

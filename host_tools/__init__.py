@@ -1,0 +1,1 @@
+"""Host-side tools for the MicroPython micro-pump controller (bench and teaching use)."""

@@ -1,0 +1,261 @@
+"""Deploy: compile the firmware with mpy-cross, copy what changed over mpremote, verify, restart the app.
+
+The same path serves a real board and the simulated one. The running app is asked into service
+mode (a reset into the REPL with no watchdog running) instead of being raced with Ctrl-C.
+"""
+import hashlib
+import json
+import os
+import subprocess
+import time
+
+from mpremote.transport import TransportError
+from mpremote.transport_serial import SerialTransport
+
+from host_tools import paths
+from host_tools.client import PumpClient, LinkError, DeviceError
+
+# Folders the deploy owns on the board: anything else there is stale and removed.
+MANAGED_DIRS = ("pump", "drivers")
+_SOURCE_ONLY = ("main.py",)   # MicroPython runs main.py only from source
+_CHUNK = 1024
+
+
+class DeployError(Exception):
+    """Deploy could not finish; the message says where it stopped and what to do."""
+
+
+def _say(progress, msg):
+    if progress:
+        progress(msg)
+
+
+# ---- build ------------------------------------------------------------------------------------
+def load_board_file(board_name):
+    path = os.path.join(paths.BOARDS_DIR, board_name, "board.json")
+    if not os.path.isfile(path):
+        known = sorted(d for d in os.listdir(paths.BOARDS_DIR)
+                       if os.path.isfile(os.path.join(paths.BOARDS_DIR, d, "board.json")))
+        raise DeployError("unknown board %r; known boards: %s" % (board_name, ", ".join(known)))
+    paths.use_firmware_modules()
+    from pump.board_config import load_board
+    from pump.errors import ConfigError
+    try:
+        load_board(path)  # the device would refuse it: refuse it here, before touching the board
+    except ConfigError as e:
+        raise DeployError("board file %s is invalid: %s" % (path, e.message))
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _firmware_sources():
+    for root, dirs, files in os.walk(paths.FIRMWARE_DIR):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if name.endswith(".py"):
+                full = os.path.join(root, name)
+                yield os.path.relpath(full, paths.FIRMWARE_DIR).replace(os.sep, "/"), full
+
+
+def compile_firmware(progress=None):
+    """Returns {remote path: bytes}: .mpy for every module, main.py as source."""
+    out_dir = os.path.join(paths.BUILD_DIR, "mpy")
+    files = {}
+    sources = list(_firmware_sources())
+    _say(progress, "compiling %d firmware files with mpy-cross" % len(sources))
+    for rel, full in sources:
+        if rel in _SOURCE_ONLY:
+            with open(full, "rb") as f:
+                files[rel] = f.read()
+            continue
+        target = os.path.join(out_dir, rel[:-3] + ".mpy")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        result = subprocess.run([paths.mpy_cross(), "-s", rel, "-o", target, full],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise DeployError("mpy-cross failed on %s: %s" % (rel, result.stderr.strip()))
+        with open(target, "rb") as f:
+            files[rel[:-3] + ".mpy"] = f.read()
+    return files
+
+
+def build_manifest(board_name, progress=None):
+    files = compile_firmware(progress)
+    files["board.json"] = load_board_file(board_name)
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())
+    build = digest.hexdigest()[:16]
+    paths.use_firmware_modules()
+    from pump.version import FIRMWARE_VERSION
+    files["build.json"] = json.dumps({"build": build, "board": board_name,
+                                      "firmware": FIRMWARE_VERSION}).encode()
+    return files, build
+
+
+# ---- on the board ----------------------------------------------------------------------------
+_HASH_SCRIPT = """
+import hashlib, binascii
+def _h(p):
+    try:
+        h = hashlib.sha256()
+        with open(p, 'rb') as f:
+            while True:
+                b = f.read(512)
+                if not b:
+                    break
+                h.update(b)
+        return binascii.hexlify(h.digest()).decode()
+    except OSError:
+        return '-'
+for _p in %r:
+    print(_p, _h(_p))
+"""
+
+_LIST_SCRIPT = """
+import os
+for _d in %r:
+    try:
+        for _e in os.ilistdir(_d):
+            if _e[1] == 0x8000:
+                print(_d + '/' + _e[0])
+    except OSError:
+        pass
+"""
+
+# Write beside, then rename: a power cut leaves the old file or the new one, never half of one.
+# FAT cannot rename over an existing file, so the old one is removed first there.
+_COMMIT_SCRIPT = """
+import os
+try:
+    os.rename(%(tmp)r, %(dst)r)
+except OSError:
+    os.remove(%(dst)r)
+    os.rename(%(tmp)r, %(dst)r)
+"""
+
+
+def remote_hashes(transport, remote_paths):
+    out = transport.exec(_HASH_SCRIPT % (sorted(remote_paths),)).decode()
+    hashes = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            hashes[parts[0]] = None if parts[1] == "-" else parts[1]
+    return hashes
+
+
+def _mkdirs(transport, remote_path):
+    parts = remote_path.split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        d = "/".join(parts[:i])
+        if not transport.fs_exists(d):
+            transport.fs_mkdir(d)
+
+
+def _write(transport, path, data):
+    tmp = path + ".tmp"
+    _mkdirs(transport, path)
+    transport.fs_writefile(tmp, data, chunk_size=_CHUNK)
+    transport.exec(_COMMIT_SCRIPT % {"tmp": tmp, "dst": path})
+
+
+def _connect_repl(port, wait_s=15.0):
+    """Open the port and enter the raw REPL, waiting out a board that is still resetting."""
+    deadline = time.monotonic() + wait_s
+    last = None
+    while time.monotonic() < deadline:
+        transport = None
+        try:
+            transport = SerialTransport(port, baudrate=115200)
+            transport.enter_raw_repl(soft_reset=True)
+            return transport
+        except (TransportError, OSError) as e:
+            last = e
+            if transport is not None:
+                try:
+                    transport.close()
+                except OSError:
+                    pass
+            time.sleep(0.5)
+    raise DeployError("could not reach the REPL on %s: %s" % (port, last))
+
+
+def _stop_app(port, stop, progress):
+    """If the pump app is running, stop it if allowed and ask it into service mode."""
+    try:
+        client = PumpClient(port, timeout=5.0)
+    except LinkError as e:
+        raise DeployError(str(e))
+    try:
+        hello = client.probe(timeout=1.5)
+        if hello is None:
+            _say(progress, "no pump app answering on %s: using the REPL directly" % port)
+            return
+        _say(progress, "pump app found: firmware %s on board %s" % (hello.get("firmware"), hello.get("board")))
+        status = client.request("status")
+        if status.get("state") == "running":
+            if not stop:
+                raise DeployError("the pump is delivering (%s uL/h): refusing to deploy; "
+                                  "stop it first or pass --stop" % status.get("rate_ul_h"))
+            _say(progress, "stopping delivery (--stop)")
+            client.request("stop")
+        _say(progress, "entering service mode")
+        client.request("service")
+    except DeviceError as e:
+        raise DeployError("the pump refused: %s" % e)
+    finally:
+        client.close()
+
+
+def wait_for_app(port, build=None, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with PumpClient(port, timeout=2.0) as client:
+                hello = client.probe(timeout=1.0)
+        except LinkError:
+            hello = None
+        if hello is not None and (build is None or hello.get("build") == build):
+            return hello
+        time.sleep(0.3)
+    raise DeployError("the app did not come up on %s within %.0f s with build %s "
+                      "(see its REPL output with `mpremote connect %s repl`)" % (port, timeout, build, port))
+
+
+def deploy(port, board_name, stop=False, progress=None):
+    files, build = build_manifest(board_name, progress)
+    _stop_app(port, stop, progress)
+    transport = _connect_repl(port)
+    try:
+        have = remote_hashes(transport, list(files))
+        want = {p: hashlib.sha256(d).hexdigest() for p, d in files.items()}
+        changed = [p for p in sorted(files) if have.get(p) != want[p]]
+        # main.py last: until it lands, the old entry point keeps loading whole old modules.
+        changed.sort(key=lambda p: p in _SOURCE_ONLY)
+        _say(progress, "%d of %d files changed" % (len(changed), len(files)))
+        for i, path in enumerate(changed, 1):
+            _say(progress, "[%d/%d] %s (%d bytes)" % (i, len(changed), path, len(files[path])))
+            _write(transport, path, files[path])
+        present = transport.exec(_LIST_SCRIPT % (MANAGED_DIRS,)).decode().split()
+        stale = sorted(p for p in present if p not in files)
+        for path in stale:
+            _say(progress, "removing stale %s" % path)
+            transport.fs_rmfile(path)
+        _say(progress, "verifying hashes")
+        after = remote_hashes(transport, list(files))
+        bad = [p for p in files if after.get(p) != want[p]]
+        if bad:
+            raise DeployError("hash mismatch after copy: %s; run deploy again" % ", ".join(sorted(bad)))
+        _say(progress, "restarting the app")
+        transport.exec_raw_no_follow("import machine\nmachine.reset()")
+    except TransportError as e:
+        raise DeployError("copy failed: %s; run deploy again (the board keeps whole files only)" % e)
+    finally:
+        try:
+            transport.close()
+        except OSError:
+            pass
+    hello = wait_for_app(port, build)
+    _say(progress, "app is up: firmware %s, board %s, build %s" % (hello["firmware"], hello["board"], build))
+    return {"build": build, "changed": changed, "removed": stale, "files": len(files)}

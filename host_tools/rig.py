@@ -1,0 +1,95 @@
+"""Client for the rig beside the pump: fault injection, power and the scale (simulated rig for now)."""
+import itertools
+import json
+import socket
+
+
+class RigError(Exception):
+    """The rig refused a command or could not be reached; the message says which and why."""
+
+
+class SimRig:
+    """Talks to a simulated board's supervisor over its rig socket (line-delimited JSON)."""
+
+    def __init__(self, sock_path, timeout=30.0):
+        self.path = sock_path
+        self.timeout = timeout
+        self._ids = itertools.count(1)
+        try:
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self._sock.settimeout(timeout)
+            self._sock.connect(sock_path)
+        except OSError as e:
+            raise RigError("cannot reach the sim rig at %s: %s (is `pumpctl sim` running?)"
+                           % (sock_path, e.strerror or e))
+        self._file = self._sock.makefile("rb")
+
+    def close(self):
+        self._file.close()
+        self._sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def call(self, cmd, timeout=None, **args):
+        rid = next(self._ids)
+        self._sock.settimeout(timeout or self.timeout)
+        try:
+            self._sock.sendall(json.dumps({"id": rid, "cmd": cmd, "args": args}).encode() + b"\n")
+            line = self._file.readline()
+        except socket.timeout:
+            raise RigError("rig command %s timed out after %.0f s" % (cmd, timeout or self.timeout))
+        except OSError as e:
+            raise RigError("rig connection lost during %s: %s" % (cmd, e))
+        if not line:
+            raise RigError("rig closed the connection during %s" % cmd)
+        reply = json.loads(line)
+        if not reply.get("ok"):
+            raise RigError(str(reply.get("error")))
+        return reply["result"]
+
+    # Measurement
+    def status(self):
+        return self.call("status")
+
+    def scale_ul(self):
+        return self.call("scale")["scale_ul"]
+
+    def plant(self):
+        return self.call("status")["plant"]
+
+    # Time
+    def set_speed(self, speed):
+        return self.call("set_speed", speed=speed)
+
+    def run_for(self, seconds, timeout=120.0):
+        """Advance simulated time as fast as possible, then hold it; returns the sim time in ms."""
+        return self.call("run_for", timeout=timeout, seconds=seconds)["sim_ms"]
+
+    # Faults and the bench
+    def occlude(self, fraction=1.0):
+        return self.call("occlude", fraction=fraction)
+
+    def release(self):
+        return self.call("release")
+
+    def cough(self, kpa=5.0, ms=500):
+        return self.call("cough", kpa=kpa, ms=ms)
+
+    def back_pressure(self, base_kpa=None, drift_kpa_per_h=None):
+        return self.call("back_pressure", base_kpa=base_kpa, drift_kpa_per_h=drift_kpa_per_h)
+
+    def fill_reservoir(self, volume_ul):
+        return self.call("fill_reservoir", volume_ul=volume_ul)
+
+    def power_cut(self):
+        return self.call("power_cut")
+
+    def power_on(self, off_s=0):
+        return self.call("power_on", off_s=off_s)
+
+    def reset_button(self):
+        return self.call("reset_button")

@@ -1,0 +1,1 @@
+"""Host-side simulation of the pump board and the physical plant around it."""

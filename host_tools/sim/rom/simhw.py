@@ -1,0 +1,221 @@
+# Simulated board hardware (runs on the MicroPython unix port): the side channel, the clock, the pins.
+#
+# This is the sim board's "silicon": the sim drivers in firmware/drivers talk to it the way real
+# drivers talk to machine/rp2. The physical world (the plant) lives in the host-side supervisor,
+# because it must outlive the board through power cuts; every message carries the simulated time.
+import socket
+import struct
+import time
+
+_channel = None
+_clock = None
+
+RESET_SOFT = "soft"          # soft reset that runs main.py
+RESET_SOFT_RAW = "soft_raw"  # soft reset from the raw REPL: main.py is skipped, raw REPL resumes
+RESET_HARD = "hard"
+RESET_WDT = "wdt"
+
+_FEED_REPORT_US = 100000     # the supervisor's wall-clock watchdog only needs a feed every 0.1 s
+_TIME_REPORT_US = 100000
+
+
+class Channel:
+    """Line messages to and from the supervisor over an AF_UNIX stream socket."""
+
+    def __init__(self, path):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(struct.pack("<H", socket.AF_UNIX) + path.encode() + b"\0")
+        self._sock = s
+        import select
+        self._poll = select.poll()
+        self._poll.register(s, select.POLLIN)
+        self._handlers = {}
+
+    def on(self, tag, handler):
+        self._handlers[tag] = handler
+
+    def send(self, line):
+        self._sock.write(line.encode() + b"\n")
+
+    def _dispatch(self, line):
+        parts = line.decode().split()
+        handler = self._handlers.get(parts[0])
+        if handler:
+            handler(parts[1:])
+
+    def service(self):
+        """Handle every message already waiting, without blocking."""
+        while self._poll.poll(0):
+            line = self._sock.readline()
+            if not line:
+                halt()  # the supervisor went away: a board with no power does nothing
+            self._dispatch(line)
+
+    def request(self, line, reply_tag):
+        """Send and wait for the reply with reply_tag; other messages are handled meanwhile."""
+        self.send(line)
+        while True:
+            msg = self._sock.readline()
+            if not msg:
+                halt()
+            if msg.split()[0].decode() == reply_tag:
+                return msg.decode().split()[1:]
+            self._dispatch(msg)
+
+
+class Clock:
+    """Simulated time: real time, x N, or as fast as possible (speed 0), with an optional hold point.
+
+    Time advances only here, so the firmware can run a simulated day in seconds. At speed 0 it
+    advances when the firmware waits; a hold freezes it at a point until the supervisor moves it.
+    """
+
+    def __init__(self, channel, sim_ms, speed, hold_ms):
+        self._ch = channel
+        self._now = sim_ms
+        self._hold_reported = False
+        self._wdt = None
+        self._last_report_us = time.ticks_us()
+        self._set(speed, hold_ms)
+        channel.on("C", self._on_set)
+
+    def _set(self, speed, hold_ms):
+        self._speed = speed
+        self._hold = hold_ms
+        self._hold_reported = False
+        self._base_ms = self._now
+        self._base_us = time.ticks_us()
+
+    def _on_set(self, args):
+        speed = float(args[0])
+        hold = args[1]
+        now = self.sim_ms()
+        if hold == "-":
+            self._set(speed, None)
+        elif hold[0] == "+":
+            self._set(speed, now + int(hold[1:]))
+            self._ch.send("h %d" % self._hold)
+        else:
+            self._set(speed, int(hold[1:]))
+
+    def arm_watchdog(self, wdt):
+        self._wdt = wdt
+
+    def sim_ms(self):
+        if self._speed > 0:
+            elapsed_us = time.ticks_diff(time.ticks_us(), self._base_us)
+            t = self._base_ms + int(elapsed_us * self._speed / 1000)
+            if t > self._now:
+                self._now = t
+        self._clamp()
+        return self._now
+
+    def _clamp(self):
+        hold = self._hold
+        if hold is not None and self._now >= hold:
+            self._now = hold
+            if not self._hold_reported:
+                self._hold_reported = True
+                self._ch.send("H %d" % hold)
+        if self._wdt is not None:
+            self._wdt.check(self._now)
+        us = time.ticks_us()
+        if time.ticks_diff(us, self._last_report_us) >= _TIME_REPORT_US:
+            self._last_report_us = us
+            self._ch.send("T %d" % self._now)
+
+    def holding(self):
+        return self._hold is not None and self._now >= self._hold
+
+    def wait(self, timeout_ms, ready):
+        """Wait up to timeout_ms of simulated time, or until ready(wall_ms) reports input."""
+        self._ch.service()
+        deadline = self.sim_ms() + timeout_ms
+        while True:
+            self._ch.service()
+            now = self.sim_ms()
+            if now >= deadline:
+                return False
+            if self._speed > 0 and not self.holding():
+                wall_ms = (deadline - now) / self._speed
+                if ready(min(20, max(0, int(wall_ms)))):
+                    return True
+            elif self.holding():
+                if ready(20):
+                    return True
+            else:
+                # As fast as possible: input first, then jump straight to the deadline.
+                if ready(0):
+                    return True
+                self._now = min(deadline, self._hold) if self._hold is not None else deadline
+                self._clamp()
+
+
+class Watchdog:
+    """The board's watchdog on simulated time; the supervisor also guards it on wall time."""
+
+    def __init__(self, clock, channel, timeout_ms):
+        self._clock = clock
+        self._ch = channel
+        self.timeout_ms = timeout_ms
+        self._last_feed = clock.sim_ms()
+        self._last_report_us = time.ticks_us()
+        channel.send("W %d" % timeout_ms)
+        clock.arm_watchdog(self)
+
+    def feed(self):
+        self._last_feed = self._clock.sim_ms()
+        us = time.ticks_us()
+        if time.ticks_diff(us, self._last_report_us) >= _FEED_REPORT_US:
+            self._last_report_us = us
+            self._ch.send("F %d" % self._last_feed)
+
+    def check(self, now):
+        if now - self._last_feed > self.timeout_ms:
+            request_reset(RESET_WDT)
+
+
+def init(chan_path, sim_ms, speed, hold_ms):
+    global _channel, _clock
+    _channel = Channel(chan_path)
+    _clock = Clock(_channel, sim_ms, speed, hold_ms)
+
+
+def channel():
+    return _channel
+
+
+def clock():
+    return _clock
+
+
+def halt():
+    """Stop forever: the supervisor kills this process (a reset never returns to the caller)."""
+    while True:
+        time.sleep(1)
+
+
+def request_reset(kind):
+    try:
+        import sys
+        sys.stdout.flush()
+    except Exception:
+        pass
+    _channel.send("R %s" % kind)
+    halt()
+
+
+def set_kbd_intr(enabled):
+    _channel.send("K %d" % (1 if enabled else 0))
+
+
+def motor_enable(enabled):
+    _channel.send("E %d %d" % (_clock.sim_ms(), 1 if enabled else 0))
+
+
+def motor_steps(n):
+    _channel.send("S %d %d" % (_clock.sim_ms(), n))
+
+
+def read_pressure_kpa():
+    return float(_channel.request("P %d" % _clock.sim_ms(), "p")[0])

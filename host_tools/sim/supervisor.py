@@ -1,0 +1,486 @@
+"""Supervisor of the simulated board: a pty that looks like USB serial, resets, watchdog, power, plant.
+
+It runs the firmware on the MicroPython unix port as a child process and gives it a board's
+behaviour: soft and hard resets restart the process, watchdog expiry restarts it with the
+watchdog cause, and a power cut kills it without warning while the flash folder stays. The
+physical world (the plant) and the world clock live here, so they outlive the board.
+"""
+import json
+import os
+import pty
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+import tty
+
+from host_tools import paths
+from host_tools.sim.plant import Plant, validate_params
+
+PWRON_RESET, HARD_RESET, WDT_RESET, SOFT_RESET = 1, 2, 3, 5
+_CAUSE_OF = {"soft": SOFT_RESET, "soft_raw": SOFT_RESET, "hard": HARD_RESET, "wdt": WDT_RESET,
+             "power": PWRON_RESET}
+CAUSE_NAMES = {PWRON_RESET: "power_on", HARD_RESET: "hard", WDT_RESET: "watchdog",
+               SOFT_RESET: "soft"}
+
+_INPUT_BUFFER_MAX = 65536   # bytes queued for the board's stdin before they are dropped, like a UART overrun
+_WDT_WALL_MIN_S = 2.0       # a hung board (not feeding on wall time) is reset after at least this
+_CRASH_WINDOW_S = 10.0
+_CRASH_LIMIT = 5
+
+
+class SimError(Exception):
+    """A problem starting or running the simulated board, with a message for the user."""
+
+
+def _parse_speed(speed):
+    if speed in ("max", "0", 0):
+        return 0.0
+    try:
+        value = float(speed)
+    except (TypeError, ValueError):
+        raise SimError("speed must be a positive number or 'max', got %r" % (speed,))
+    if not 0 < value <= 1e7:
+        raise SimError("speed must be in (0, 1e7] or 'max', got %r" % (speed,))
+    return value
+
+
+class Supervisor:
+    def __init__(self, home, link=None, board_file=None, speed="1", heap_kb=128, seed=0, log=None):
+        self.home = os.path.abspath(home)
+        self.flash = os.path.join(self.home, "flash")
+        self.link = os.path.abspath(link or os.path.join(self.home, "tty"))
+        self.board_sock_path = os.path.join(self.home, "board.sock")
+        self.rig_sock_path = os.path.join(self.home, "rig.sock")
+        self.board_log_path = os.path.join(self.home, "board.log")
+        self.heap_kb = heap_kb
+        self.speed = _parse_speed(speed)
+        self.hold = None
+        self.world_ms = 0
+        self.log = log or (lambda msg: None)
+        board = self._read_board(board_file or os.path.join(paths.BOARDS_DIR, "sim", "board.json"))
+        try:
+            params = validate_params(board.get("plant", {}))
+        except ValueError as e:
+            raise SimError("board file plant section: %s" % e)
+        self.plant = Plant(params, float(board["calibration"]["ul_per_step"]), seed=seed)
+        self.proc = None
+        self.powered = False
+        self.boots = 0
+        self.last_cause = PWRON_RESET
+        self.kbd_intr = False
+        self.wdt_timeout_ms = None
+        self.last_feed_wall = 0.0
+        self.board_conn = None
+        self._board_rbuf = b""
+        self._to_board = bytearray()
+        self._last_out = b""
+        self._hold_waiters = []
+        self._crashes = []
+        self._rig_clients = {}
+        self._stop = False
+
+    @staticmethod
+    def _read_board(path):
+        try:
+            with open(path) as f:
+                board = json.load(f)
+        except OSError as e:
+            raise SimError("cannot read board file %s: %s" % (path, e.strerror))
+        except ValueError as e:
+            raise SimError("board file %s is not valid JSON: %s" % (path, e))
+        if not isinstance(board, dict) or "calibration" not in board:
+            raise SimError("board file %s has no calibration section" % path)
+        return board
+
+    # ---- set-up -------------------------------------------------------------------------
+    def start(self):
+        os.makedirs(self.flash, exist_ok=True)
+        self.sel = selectors.DefaultSelector()
+        self.master, self.slave = pty.openpty()
+        # The board side must be raw: no echo, no newline translation, or mpremote sees \r\r\n.
+        tty.setraw(self.slave)
+        os.set_blocking(self.master, False)
+        self._make_link(os.ttyname(self.slave))
+        self.sel.register(self.master, selectors.EVENT_READ, self._on_client_data)
+        self.board_listener = self._listen(self.board_sock_path, self._on_board_accept)
+        self.rig_listener = self._listen(self.rig_sock_path, self._on_rig_accept)
+        self.power_on(PWRON_RESET)
+
+    def _make_link(self, target):
+        if os.path.islink(self.link):
+            os.unlink(self.link)
+        elif os.path.exists(self.link):
+            raise SimError("--link %s exists and is not a symlink; refusing to replace it" % self.link)
+        os.makedirs(os.path.dirname(self.link), exist_ok=True)
+        os.symlink(target, self.link)
+
+    def _listen(self, path, on_accept):
+        if os.path.exists(path):
+            os.unlink(path)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(path)
+        s.listen(8)
+        s.setblocking(False)
+        self.sel.register(s, selectors.EVENT_READ, on_accept)
+        return s
+
+    def close(self):
+        self._kill()
+        for path in (self.link,):
+            if os.path.islink(path):
+                os.unlink(path)
+        for s, path in ((self.board_listener, self.board_sock_path), (self.rig_listener, self.rig_sock_path)):
+            s.close()
+            if os.path.exists(path):
+                os.unlink(path)
+        os.close(self.master)
+        os.close(self.slave)
+
+    # ---- the board process --------------------------------------------------------------
+    def power_on(self, cause, boot="normal"):
+        self.boots += 1
+        self.last_cause = cause
+        self.kbd_intr = False  # the ROM enables it around main.py and REPL code
+        self.wdt_timeout_ms = None
+        hold = "-" if self.hold is None else str(self.hold)
+        cmd = [paths.micropython(), "-X", "heapsize=%dK" % self.heap_kb,
+               os.path.join(paths.ROM_DIR, "simboot.py"),
+               "chan=" + self.board_sock_path, "flash=" + self.flash, "boot=" + boot,
+               "cause=%d" % cause, "sim_ms=%d" % self.world_ms, "speed=%r" % self.speed,
+               "hold=" + hold]
+        with open(self.board_log_path, "ab") as errlog:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=errlog, cwd=self.home)
+        os.set_blocking(self.proc.stdin.fileno(), False)
+        os.set_blocking(self.proc.stdout.fileno(), False)
+        self.sel.register(self.proc.stdout, selectors.EVENT_READ, self._on_board_output)
+        self.powered = True
+        self.log("board boot #%d (%s)" % (self.boots, CAUSE_NAMES[cause]))
+
+    def _kill(self):
+        """Power off: the process dies without warning; what it had written still reaches the host."""
+        proc, self.proc = self.proc, None
+        self.powered = False
+        self._to_board.clear()
+        if self.board_conn is not None:
+            self.sel.unregister(self.board_conn)
+            self.board_conn.close()
+            self.board_conn = None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        self.sel.unregister(proc.stdout)
+        os.set_blocking(proc.stdout.fileno(), True)
+        rest = proc.stdout.read()
+        if rest:
+            self._to_client(rest)
+        proc.stdout.close()
+        proc.stdin.close()
+
+    def reset(self, kind):
+        self._kill()
+        self.power_on(_CAUSE_OF[kind], boot="raw" if kind == "soft_raw" else "normal")
+
+    def _on_board_output(self, fileobj):
+        try:
+            data = os.read(fileobj.fileno(), 65536)
+        except BlockingIOError:
+            return
+        if data:
+            self._to_client(data)
+            return
+        # The process ended on its own: the ROM never exits, so this is a crash of the sim.
+        code = self.proc.poll() if self.proc else None
+        self.log("board process ended unexpectedly (exit %s); see %s" % (code, self.board_log_path))
+        now = time.monotonic()
+        self._crashes = [t for t in self._crashes if now - t < _CRASH_WINDOW_S] + [now]
+        self._kill()
+        if len(self._crashes) >= _CRASH_LIMIT:
+            self.log("board crashed %d times in %ds: left powered off" % (_CRASH_LIMIT, _CRASH_WINDOW_S))
+            return
+        self.power_on(HARD_RESET)
+
+    def _to_client(self, data):
+        # A board's stdout is "cooked": a lone \n goes out as \r\n.
+        out = bytearray()
+        prev = self._last_out
+        for b in data:
+            if b == 0x0A and prev != b"\r":
+                out += b"\r"
+            out.append(b)
+            prev = bytes((b,))
+        self._last_out = prev
+        try:
+            os.write(self.master, out)
+        except (BlockingIOError, OSError):
+            pass  # nobody is reading the port: the output is lost, as on a USB board with no host
+
+    def _on_client_data(self, fd):
+        try:
+            data = os.read(fd, 65536)
+        except (BlockingIOError, OSError):
+            return
+        if not self.powered or not data:
+            return
+        if self.kbd_intr and b"\x03" in data:
+            data = data.replace(b"\x03", b"")
+            self.proc.send_signal(signal.SIGINT)
+        if len(self._to_board) + len(data) > _INPUT_BUFFER_MAX:
+            return
+        self._to_board += data
+        self._flush_to_board()
+
+    def _flush_to_board(self):
+        if not self._to_board or self.proc is None:
+            return
+        try:
+            n = os.write(self.proc.stdin.fileno(), self._to_board)
+            del self._to_board[:n]
+        except BlockingIOError:
+            pass
+        except BrokenPipeError:
+            self._to_board.clear()
+
+    # ---- the board's side channel --------------------------------------------------------
+    def _on_board_accept(self, listener):
+        conn, _ = listener.accept()
+        if self.board_conn is not None:
+            self.sel.unregister(self.board_conn)
+            self.board_conn.close()
+        self.board_conn = conn
+        self._board_rbuf = b""
+        self.sel.register(conn, selectors.EVENT_READ, self._on_board_msg)
+
+    def _on_board_msg(self, conn):
+        data = conn.recv(65536)
+        if not data:
+            if conn is self.board_conn:
+                self.sel.unregister(conn)
+                conn.close()
+                self.board_conn = None
+            return
+        self._board_rbuf += data
+        *lines, self._board_rbuf = self._board_rbuf.split(b"\n")
+        for line in lines:
+            if self.board_conn is not conn:
+                return  # a reset replaced this board mid-batch
+            self._handle_board(line.decode().split())
+
+    def _advance(self, t):
+        if t > self.world_ms:
+            self.world_ms = t
+
+    def _handle_board(self, msg):
+        tag, args = msg[0], msg[1:]
+        if tag == "S":
+            t = int(args[0])
+            self._advance(t)
+            self.plant.step(t, int(args[1]))
+        elif tag == "P":
+            t = int(args[0])
+            self._advance(t)
+            self.board_conn.sendall(b"p %.4f\n" % self.plant.read_pressure_kpa(t))
+        elif tag == "T":
+            self._advance(int(args[0]))
+        elif tag == "F":
+            self.last_feed_wall = time.monotonic()
+            self._advance(int(args[0]))
+        elif tag == "E":
+            t = int(args[0])
+            self._advance(t)
+            self.plant.set_motor_enabled(t, args[1] == "1")
+        elif tag == "h":
+            self.hold = int(args[0])
+        elif tag == "H":
+            self._advance(int(args[0]))
+            self._release_hold_waiters()
+        elif tag == "W":
+            self.wdt_timeout_ms = int(args[0])
+            self.last_feed_wall = time.monotonic()
+        elif tag == "K":
+            self.kbd_intr = args[0] == "1"
+        elif tag == "R":
+            self.log("board requested %s reset" % args[0])
+            self.reset(args[0])
+
+    def _release_hold_waiters(self):
+        if self.hold is None or self.world_ms < self.hold:
+            return
+        waiters, self._hold_waiters = self._hold_waiters, []
+        for client, rid in waiters:
+            self._rig_reply(client, rid, {"sim_ms": self.world_ms})
+
+    def _check_watchdog(self):
+        if not self.powered or self.wdt_timeout_ms is None:
+            return
+        speed = self.speed if self.speed > 0 else float("inf")
+        limit = max(self.wdt_timeout_ms / 1000.0 / speed, _WDT_WALL_MIN_S)
+        if time.monotonic() - self.last_feed_wall > limit:
+            self.log("watchdog expired (board hung for %.1f s wall time)" % limit)
+            self.reset("wdt")
+
+    def set_clock(self, speed, hold_spec="-"):
+        self.speed = speed
+        # Forget the old hold: a relative one is known only when the board acknowledges it ("h"),
+        # so a late report of the previous hold cannot release a new run_for early.
+        self.hold = None
+        if self.board_conn is not None:
+            self.board_conn.sendall(("C %r %s\n" % (speed, hold_spec)).encode())
+        elif hold_spec.startswith("+"):
+            # No board is running the clock: the world moves on by itself.
+            self.world_ms += int(hold_spec[1:])
+            self.hold = self.world_ms
+
+    # ---- the rig: fault injection and measurement ----------------------------------------
+    def _on_rig_accept(self, listener):
+        conn, _ = listener.accept()
+        conn.setblocking(True)
+        self._rig_clients[conn] = b""
+        self.sel.register(conn, selectors.EVENT_READ, self._on_rig_data)
+
+    def _on_rig_data(self, conn):
+        data = conn.recv(65536)
+        if not data:
+            self.sel.unregister(conn)
+            del self._rig_clients[conn]
+            self._hold_waiters = [w for w in self._hold_waiters if w[0] is not conn]
+            conn.close()
+            return
+        buf = self._rig_clients[conn] + data
+        *lines, self._rig_clients[conn] = buf.split(b"\n")
+        for line in lines:
+            if line.strip():
+                self._handle_rig(conn, line)
+
+    def _rig_reply(self, conn, rid, result=None, error=None):
+        reply = {"id": rid, "ok": error is None}
+        if error is None:
+            reply["result"] = result if result is not None else {}
+        else:
+            reply["error"] = error
+        try:
+            conn.sendall(json.dumps(reply).encode() + b"\n")
+        except OSError:
+            pass
+
+    def _handle_rig(self, conn, line):
+        try:
+            req = json.loads(line)
+            rid, cmd, args = req.get("id"), req["cmd"], req.get("args", {})
+        except (ValueError, KeyError, AttributeError):
+            self._rig_reply(conn, None, error="bad request: %r" % line[:80])
+            return
+        handler = getattr(self, "rig_" + str(cmd), None)
+        if handler is None:
+            self._rig_reply(conn, rid, error="unknown rig command %r" % cmd)
+            return
+        try:
+            result = handler(conn, rid, **args)
+        except (TypeError, ValueError, SimError) as e:
+            self._rig_reply(conn, rid, error="%s: %s" % (cmd, e))
+            return
+        if result is not _PENDING:
+            self._rig_reply(conn, rid, result)
+
+    def rig_status(self, conn, rid):
+        return {"sim_ms": self.world_ms, "speed": self.speed or "max", "hold_ms": self.hold,
+                "powered": self.powered, "boots": self.boots,
+                "reset_cause": CAUSE_NAMES[self.last_cause], "link": self.link,
+                "flash": self.flash, "watchdog_ms": self.wdt_timeout_ms,
+                "plant": self.plant.state(self.world_ms)}
+
+    def rig_scale(self, conn, rid):
+        return {"scale_ul": self.plant.scale_ul(self.world_ms), "sim_ms": self.world_ms}
+
+    def rig_set_speed(self, conn, rid, speed):
+        self.set_clock(_parse_speed(speed))
+        return {"speed": self.speed or "max"}
+
+    def rig_run_for(self, conn, rid, seconds, speed="max"):
+        """Advance simulated time by `seconds`, then hold it there; replies when the board arrives."""
+        ms = int(round(float(seconds) * 1000))
+        if ms < 0:
+            raise ValueError("seconds must be >= 0")
+        self._hold_waiters.append((conn, rid))
+        self.set_clock(_parse_speed(speed), "+%d" % ms)
+        if self.board_conn is None:
+            self._release_hold_waiters()
+        return _PENDING
+
+    def rig_occlude(self, conn, rid, fraction=1.0):
+        fraction = float(fraction)
+        if not 0 < fraction <= 1:
+            raise ValueError("fraction must be in (0, 1]")
+        self.plant.occlude(self.world_ms, fraction)
+        return {}
+
+    def rig_release(self, conn, rid):
+        self.plant.release(self.world_ms)
+        return {}
+
+    def rig_cough(self, conn, rid, kpa=5.0, ms=500):
+        self.plant.add_cough(self.world_ms, float(kpa), int(ms))
+        return {}
+
+    def rig_back_pressure(self, conn, rid, base_kpa=None, drift_kpa_per_h=None):
+        self.plant.set_back_pressure(self.world_ms, base_kpa, drift_kpa_per_h)
+        return {}
+
+    def rig_fill_reservoir(self, conn, rid, volume_ul):
+        self.plant.refill(self.world_ms, float(volume_ul))
+        return {}
+
+    def rig_power_cut(self, conn, rid):
+        self._kill()
+        self.log("power cut")
+        return {}
+
+    def rig_power_on(self, conn, rid, off_s=0):
+        if self.powered:
+            raise SimError("the board is already powered")
+        self.world_ms += int(float(off_s) * 1000)
+        self.power_on(PWRON_RESET)
+        return {"sim_ms": self.world_ms}
+
+    def rig_reset_button(self, conn, rid):
+        self.reset("hard")
+        return {}
+
+    # ---- main loop -------------------------------------------------------------------------
+    def stop(self, *_):
+        self._stop = True
+
+    def run(self):
+        while not self._stop:
+            for key, _ in self.sel.select(timeout=0.05):
+                key.data(key.fileobj)
+            self._flush_to_board()
+            self._check_watchdog()
+
+
+_PENDING = object()
+
+
+def serve(args):
+    """Entry point of `pumpctl sim`: run until SIGINT/SIGTERM."""
+    def log(msg):
+        print("sim: " + msg, flush=True)
+
+    sup = Supervisor(args.home, link=args.link, board_file=args.board_file, speed=args.speed,
+                     heap_kb=args.heap_kb, seed=args.seed, log=log if args.verbose else None)
+    signal.signal(signal.SIGTERM, sup.stop)
+    signal.signal(signal.SIGINT, sup.stop)
+    sup.start()
+    print("sim board ready: link=%s rig=%s flash=%s speed=%s heap=%dK" % (
+        sup.link, sup.rig_sock_path, sup.flash, args.speed, args.heap_kb), flush=True)
+    try:
+        sup.run()
+    finally:
+        sup.close()
+        print("sim board stopped", flush=True)
+    return 0

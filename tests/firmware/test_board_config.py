@@ -1,0 +1,248 @@
+# Unit tests of pump.board_config; plain functions so pytest and tests/mprun.py (MicroPython) both run them.
+
+import os
+import time
+
+from pump.board_config import WATCHDOG_MAX_MS, load_board, parse_board
+from pump.errors import BAD_CONFIG, ConfigError
+
+
+def expect_raises(exc_type, fn, *args):
+    """Call fn(*args), insist it raises exc_type and return the exception (no pytest.raises here)."""
+    try:
+        fn(*args)
+    except exc_type as e:
+        return e
+    raise AssertionError("%s did not raise %s" % (fn, exc_type.__name__))
+
+
+def _dirname(p):
+    i = p.rfind("/")
+    return p[:i] if i > 0 else ("/" if i == 0 else ".")
+
+
+# this file is <root>/tests/firmware/test_board_config.py on both runtimes (no os.path on MicroPython)
+ROOT = _dirname(_dirname(_dirname(__file__)))
+SIM_BOARD = ROOT + "/boards/sim/board.json"
+
+
+def minimal():
+    """The smallest board.json the schema accepts (a fresh dict every call, tests mutate it)."""
+    return {
+        "name": "bench",
+        "port": "rp2",
+        "filesystem": "littlefs",
+        "drivers": {"motor": {"kind": "a4988"}, "clock": {"kind": "machine_rtc"}},
+        "calibration": {"ul_per_step": 0.25},
+        "limits": {"max_rate_ul_h": 1000, "reservoir_ul": 3000},
+    }
+
+
+def problems_of(obj):
+    e = expect_raises(ConfigError, parse_board, obj)
+    assert e.code == BAD_CONFIG, e.code
+    return e.problems
+
+
+def only_problem(obj):
+    problems = problems_of(obj)
+    assert len(problems) == 1, problems
+    return problems[0]
+
+
+# ---- the sim board file --------------------------------------------------------------------
+
+def test_loads_the_sim_board_file():
+    board = load_board(SIM_BOARD)
+    assert board["name"] == "sim"
+    assert board["port"] == "unix" and board["filesystem"] == "posix"
+    assert board["drivers"]["motor"] == {"kind": "sim_stepper"}
+    assert board["drivers"]["link"] == {"kind": "stdio"}
+    assert board["calibration"]["ul_per_step"] == 0.1
+    assert board["limits"] == {"max_rate_ul_h": 5000, "max_steps_per_s": 200,
+                               "reservoir_ul": 20000, "watchdog_ms": 5000}, board["limits"]
+    assert board["plant"]["pressure_sensor"] == {"noise_kpa": 0.05, "lsb_kpa": 0.05}
+    assert "simulated" in board["description"].lower()
+
+
+# ---- defaults and what is kept -------------------------------------------------------------
+
+def test_fills_defaults_for_optional_keys():
+    board = parse_board(minimal())
+    assert board["limits"]["max_steps_per_s"] == 200
+    assert board["limits"]["watchdog_ms"] == 5000
+    assert board["description"] == ""
+    assert board["pins"] == {}
+    assert "pressure" not in board["drivers"] and "link" not in board["drivers"]
+    assert "plant" not in board
+
+
+def test_keeps_driver_owned_options_in_a_role():
+    b = minimal()
+    b["drivers"]["motor"] = {"kind": "a4988", "step_pin": 2, "dir_pin": 3, "microsteps": 16}
+    assert parse_board(b)["drivers"]["motor"] == b["drivers"]["motor"]
+
+
+def test_keeps_the_plant_as_given_without_checking_it():
+    b = minimal()
+    b["plant"] = {"whatever": [1, 2], "the_simulator": {"decides": True}}
+    assert parse_board(b)["plant"] == b["plant"]
+
+
+def test_keeps_int_and_string_pins():
+    b = minimal()
+    b["pins"] = {"LED": 25, "STEP": "GP2"}
+    assert parse_board(b)["pins"] == {"LED": 25, "STEP": "GP2"}
+
+
+# ---- refusals ------------------------------------------------------------------------------
+
+def test_refuses_an_unknown_top_level_key_with_its_path():
+    b = minimal()
+    b["speed"] = 3
+    path, msg = only_problem(b)
+    assert path == "speed" and msg.startswith("unknown key"), (path, msg)
+
+
+def test_refuses_an_unknown_driver_role_with_its_path():
+    b = minimal()
+    b["drivers"]["heater"] = {"kind": "pwm"}
+    assert only_problem(b)[0] == "drivers.heater"
+
+
+def test_requires_the_motor_and_clock_roles():
+    b = minimal()
+    del b["drivers"]["motor"]
+    del b["drivers"]["clock"]
+    problems = problems_of(b)
+    assert problems == [("drivers.clock", "required key is missing"),
+                        ("drivers.motor", "required key is missing")], problems
+
+
+def test_refuses_a_driver_role_without_a_kind():
+    b = minimal()
+    b["drivers"]["motor"] = {"step_pin": 2}
+    assert only_problem(b) == ("drivers.motor.kind", "required key is missing")
+
+
+def test_refuses_a_driver_kind_that_is_not_a_short_string():
+    b = minimal()
+    b["drivers"]["motor"]["kind"] = "x" * 33
+    path, msg = only_problem(b)
+    assert path == "drivers.motor.kind" and "at most 32 characters, got 33" in msg, (path, msg)
+
+
+def test_refuses_a_watchdog_timeout_above_the_rp2040_maximum():
+    b = minimal()
+    b["limits"]["watchdog_ms"] = WATCHDOG_MAX_MS + 1
+    assert only_problem(b) == ("limits.watchdog_ms", "must be <= 8388, got 8389")
+    b["limits"]["watchdog_ms"] = 8388
+    assert parse_board(b)["limits"]["watchdog_ms"] == 8388
+
+
+def test_refuses_a_watchdog_timeout_below_100_ms_or_not_an_int():
+    b = minimal()
+    b["limits"]["watchdog_ms"] = 99
+    assert only_problem(b) == ("limits.watchdog_ms", "must be >= 100, got 99")
+    b["limits"]["watchdog_ms"] = 1000.5
+    assert only_problem(b) == ("limits.watchdog_ms", "must be an int, got float 1000.5")
+
+
+def test_refuses_a_rate_above_the_limit_naming_value_and_bound():
+    b = minimal()
+    b["limits"]["max_rate_ul_h"] = 100001
+    assert only_problem(b) == ("limits.max_rate_ul_h", "must be <= 100000, got 100001")
+
+
+def test_refuses_a_zero_calibration_but_accepts_the_upper_bound():
+    b = minimal()
+    b["calibration"]["ul_per_step"] = 0
+    assert only_problem(b) == ("calibration.ul_per_step", "must be > 0, got 0")
+    b["calibration"]["ul_per_step"] = 100
+    assert parse_board(b)["calibration"]["ul_per_step"] == 100
+
+
+def test_rejects_a_bool_where_a_number_is_required():
+    b = minimal()
+    b["limits"]["reservoir_ul"] = True
+    assert only_problem(b) == ("limits.reservoir_ul", "must be a number, got bool true")
+
+
+def test_refuses_an_unknown_port_listing_the_allowed_ones():
+    b = minimal()
+    b["port"] = "linux"
+    assert only_problem(b) == (
+        "port", 'must be one of "unix", "rp2", "esp32", "stm32", got "linux"')
+
+
+def test_refuses_a_pin_that_is_neither_int_nor_string_with_its_path():
+    b = minimal()
+    b["pins"] = {"LED": 25, "STEP": [2], "DIR": True}
+    problems = problems_of(b)
+    assert problems == [("pins.DIR", "must be an int or a string, got bool true"),
+                        ("pins.STEP", "must be an int or a string, got a list")], problems
+
+
+def test_refuses_a_plant_that_is_not_an_object():
+    b = minimal()
+    b["plant"] = "fast"
+    assert only_problem(b) == ("plant", 'must be an object, got string "fast"')
+
+
+def test_reports_every_problem_at_once():
+    b = minimal()
+    b["name"] = ""
+    b["filesystem"] = "ext4"
+    del b["calibration"]
+    b["limits"]["reservoir_ul"] = -5
+    b["drivers"]["link"] = {"kind": 7}
+    e = expect_raises(ConfigError, parse_board, b)
+    paths = [p for p, m in e.problems]
+    assert paths == ["calibration", "drivers.link.kind", "filesystem", "limits.reservoir_ul",
+                     "name"], paths
+    # the message carries every problem too, for a log line or the wire
+    for p in paths:
+        assert p in e.message, e.message
+
+
+def test_names_the_document_when_it_is_not_an_object():
+    assert only_problem([1, 2]) == ("board.json", "must be an object, got a list")
+
+
+# ---- reading the file ----------------------------------------------------------------------
+
+def _write_tmp(text):
+    # the clock keeps parallel runs (pytest and mprun side by side) off each other's file
+    path = "/tmp/pump_test_board_%d_%d.json" % (time.time_ns(), id(text))
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_a_missing_file_is_a_config_error_naming_the_file():
+    e = expect_raises(ConfigError, load_board, ROOT + "/boards/nope/board.json")
+    assert e.problems == [(ROOT + "/boards/nope/board.json", "file not found")], e.problems
+
+
+def test_invalid_json_is_a_config_error_naming_the_file():
+    path = _write_tmp('{"name": "sim",')
+    try:
+        e = expect_raises(ConfigError, load_board, path)
+    finally:
+        os.remove(path)
+    assert e.problems[0][0] == path
+    assert e.problems[0][1].startswith("not valid JSON"), e.problems
+
+
+def test_a_file_over_the_size_bound_is_refused_before_decoding():
+    path = _write_tmp('{"name": "%s"}' % ("x" * 9000))
+    try:
+        e = expect_raises(ConfigError, load_board, path)
+    finally:
+        os.remove(path)
+    assert e.problems == [(path, "file is larger than 8192 bytes")], e.problems
+
+
+def test_a_directory_is_a_config_error_not_a_crash():
+    e = expect_raises(ConfigError, load_board, ROOT + "/boards")
+    assert e.problems[0][1].startswith("cannot read file"), e.problems
