@@ -57,6 +57,13 @@ def _simple(cmd, **extra):
     return run
 
 
+def cmd_service(args):
+    with _client(args) as c:
+        c.request("service")
+    print("the board is rebooting into service mode: the REPL is free for mpremote "
+          "(a reset or power cycle starts the app again)")
+
+
 def cmd_deploy(args):
     from host_tools.deploy import deploy
     deploy(args.port, args.board, stop=args.stop, progress=lambda m: print("deploy: " + m, flush=True))
@@ -100,6 +107,8 @@ def build_parser():
     s.add_argument("rate", type=_positive_rate, metavar="UL_PER_H", help="rate in uL/h")
     s.set_defaults(func=_simple("set_rate", rate_ul_h="rate"))
 
+    sub.add_parser("service", help="reboot into the REPL with the app and watchdog off (for mpremote)"
+                   ).set_defaults(func=cmd_service)
     s = sub.add_parser("deploy", help="compile, copy and verify the firmware, then restart the app")
     s.add_argument("--board", required=True, help="board name: a folder under boards/")
     s.add_argument("--stop", action="store_true", help="stop delivery first if the pump is delivering")

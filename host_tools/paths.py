@@ -29,6 +29,10 @@ def mpy_cross():
     return _tool("mpy-cross")
 
 
+def mpremote():
+    return _tool("mpremote")
+
+
 def use_firmware_modules():
     """Let the host import the firmware's pure modules (validator, error codes) unchanged."""
     if FIRMWARE_DIR not in sys.path:

@@ -27,6 +27,7 @@ CAUSE_NAMES = {PWRON_RESET: "power_on", HARD_RESET: "hard", WDT_RESET: "watchdog
 
 _INPUT_BUFFER_MAX = 65536   # bytes queued for the board's stdin before they are dropped, like a UART overrun
 _WDT_WALL_MIN_S = 2.0       # a hung board (not feeding on wall time) is reset after at least this
+_UNIX_PATH_MAX = 100        # sun_path holds 108 bytes on Linux; keep a margin
 _CRASH_WINDOW_S = 10.0
 _CRASH_LIMIT = 5
 
@@ -58,6 +59,7 @@ class Supervisor:
         self.heap_kb = heap_kb
         self.speed = _parse_speed(speed)
         self.hold = None
+        self.held = False   # the board reported reaching the hold: simulated time is paused
         self.world_ms = 0
         self.log = log or (lambda msg: None)
         board = self._read_board(board_file or os.path.join(paths.BOARDS_DIR, "sim", "board.json"))
@@ -118,6 +120,9 @@ class Supervisor:
         os.symlink(target, self.link)
 
     def _listen(self, path, on_accept):
+        if len(path.encode()) > _UNIX_PATH_MAX:
+            raise SimError("socket path %s is too long for a unix socket (max %d bytes): "
+                           "use a shorter --home" % (path, _UNIX_PATH_MAX))
         if os.path.exists(path):
             os.unlink(path)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -145,7 +150,7 @@ class Supervisor:
         self.last_cause = cause
         self.kbd_intr = False  # the ROM enables it around main.py and REPL code
         self.wdt_timeout_ms = None
-        hold = "-" if self.hold is None else str(self.hold)
+        hold = "-" if self.hold is None else str(max(self.hold, self.world_ms))
         cmd = [paths.micropython(), "-X", "heapsize=%dK" % self.heap_kb,
                os.path.join(paths.ROM_DIR, "simboot.py"),
                "chan=" + self.board_sock_path, "flash=" + self.flash, "boot=" + boot,
@@ -298,6 +303,7 @@ class Supervisor:
             self.hold = int(args[0])
         elif tag == "H":
             self._advance(int(args[0]))
+            self.held = True
             self._release_hold_waiters()
         elif tag == "W":
             self.wdt_timeout_ms = int(args[0])
@@ -318,6 +324,10 @@ class Supervisor:
     def _check_watchdog(self):
         if not self.powered or self.wdt_timeout_ms is None:
             return
+        if self.held:
+            # Paused time pauses the watchdog too: a held board waits for the rig, it is not hung.
+            self.last_feed_wall = time.monotonic()
+            return
         speed = self.speed if self.speed > 0 else float("inf")
         limit = max(self.wdt_timeout_ms / 1000.0 / speed, _WDT_WALL_MIN_S)
         if time.monotonic() - self.last_feed_wall > limit:
@@ -326,6 +336,7 @@ class Supervisor:
 
     def set_clock(self, speed, hold_spec="-"):
         self.speed = speed
+        self.held = False
         # Forget the old hold: a relative one is known only when the board acknowledges it ("h"),
         # so a late report of the previous hold cannot release a new run_for early.
         self.hold = None

@@ -80,6 +80,8 @@ class Clock:
         channel.on("C", self._on_set)
 
     def _set(self, speed, hold_ms):
+        if hold_ms is not None and hold_ms < self._now:
+            hold_ms = self._now  # a hold already passed freezes here: time never runs backwards
         self._speed = speed
         self._hold = hold_ms
         self._hold_reported = False

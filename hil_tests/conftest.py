@@ -1,0 +1,91 @@
+"""HIL fixtures: a fresh simulated board (default) or a real one (--port), deployed through the real path."""
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from host_tools.client import PumpClient
+from host_tools.deploy import deploy
+from host_tools.rig import SimRig
+from host_tools.sim.launch import SimProcess
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("pump HIL")
+    g.addoption("--board", default="sim", help="board name under boards/ (default: sim, the simulated board)")
+    g.addoption("--port", default=None, help="serial port of a real board (with --board NAME)")
+    g.addoption("--sim-speed", default="1", help="speed of the simulated board between rig commands")
+
+
+def _short_home(prefix):
+    # AF_UNIX socket paths are short (108 bytes): pytest's tmp_path can be too deep.
+    return tempfile.mkdtemp(prefix=prefix)
+
+
+@pytest.fixture(scope="session")
+def on_sim(request):
+    return request.config.getoption("--port") is None
+
+
+@pytest.fixture(scope="session")
+def deployed_flash(request, on_sim):
+    """A flash folder that went through a full deploy onto a blank simulated board, once per session."""
+    if not on_sim:
+        deploy(request.config.getoption("--port"), request.config.getoption("--board"), stop=True)
+        yield None
+        return
+    home = _short_home("pumpgold")
+    with SimProcess(home) as sim:
+        deploy(sim.link, "sim")
+    yield os.path.join(home, "flash")
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture
+def board(request, on_sim, deployed_flash):
+    """A freshly started board with the current firmware deployed; yields an object with .link."""
+    if not on_sim:
+        yield _RealBoard(request.config.getoption("--port"))
+        return
+    home = _short_home("pump")
+    shutil.copytree(deployed_flash, os.path.join(home, "flash"))
+    sim = SimProcess(home, speed=request.config.getoption("--sim-speed"))
+    try:
+        deploy(sim.link, "sim")  # the real path again: it must find nothing to change
+        yield sim
+    finally:
+        sim.stop()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+class _RealBoard:
+    def __init__(self, port):
+        self.link = port
+        self.rig_path = None
+
+
+@pytest.fixture
+def pump(board):
+    with PumpClient(board.link, timeout=10.0) as client:
+        yield client
+
+
+@pytest.fixture
+def rig(board):
+    if board.rig_path is None:
+        pytest.skip("needs a rig; only the simulated rig exists so far")
+    with SimRig(board.rig_path) as r:
+        yield r
+
+
+@pytest.fixture
+def blank_sim():
+    """A simulated board with an empty flash, as a freshly flashed MicroPython board."""
+    home = _short_home("pumpblank")
+    sim = SimProcess(home)
+    try:
+        yield sim
+    finally:
+        sim.stop()
+        shutil.rmtree(home, ignore_errors=True)

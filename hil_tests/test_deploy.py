@@ -1,0 +1,54 @@
+"""Deploy through mpremote: copies what changed, verifies, restarts, and never leaves the motor on."""
+import os
+
+import pytest
+
+from host_tools.client import PumpClient
+from host_tools.deploy import DeployError, deploy
+
+
+def test_deploy_to_a_blank_board_installs_everything_and_starts_the_app(blank_sim):
+    first = deploy(blank_sim.link, "sim")
+    assert first["changed"] and len(first["changed"]) == first["files"]
+    assert os.path.isfile(os.path.join(blank_sim.flash, "pump", "app.mpy"))
+    assert os.path.isfile(os.path.join(blank_sim.flash, "board.json"))
+    again = deploy(blank_sim.link, "sim")
+    assert again["changed"] == []
+    assert again["build"] == first["build"]
+
+
+def test_deploy_refuses_while_delivering_unless_told_to_stop(board, pump):
+    pump.request("set_rate", rate_ul_h=100)
+    pump.request("start")
+    pump.close()  # one program at a time on a serial port
+    with pytest.raises(DeployError, match="delivering"):
+        deploy(board.link, "sim")
+    with PumpClient(board.link) as again:
+        assert again.request("status")["state"] == "running"
+
+
+def test_deploy_with_stop_leaves_the_motor_disabled(board, pump, rig):
+    pump.request("set_rate", rate_ul_h=500)
+    pump.request("start")
+    rig.run_for(60)
+    pump.close()
+    deploy(board.link, "sim", stop=True)
+    after = rig.plant()
+    rig.run_for(600)
+    later = rig.plant()
+    assert later["motor_enabled"] is False
+    assert later["steps_moved"] == after["steps_moved"]
+
+
+def test_deploy_removes_stale_modules_that_could_shadow_new_ones(board):
+    stale = os.path.join(board.flash, "pump", "app.py")  # .py is imported before .mpy
+    with open(stale, "w") as f:
+        f.write("raise SystemExit('stale module ran')\n")
+    result = deploy(board.link, "sim")
+    assert "pump/app.py" in result["removed"]
+    assert not os.path.exists(stale)
+
+
+def test_deploy_refuses_an_unknown_board_and_names_the_known_ones():
+    with pytest.raises(DeployError, match="known boards: .*sim"):
+        deploy("/dev/null", "no_such_board")

@@ -1,0 +1,66 @@
+"""`make demo`: a simulated board, deployed and delivering, with a live status view until Ctrl-C."""
+import os
+import sys
+import time
+
+from host_tools.client import PumpClient
+from host_tools.deploy import deploy
+from host_tools.rig import SimRig
+from host_tools.sim.launch import SimProcess
+
+_BANNER = "micro-pump simulator: a bench, test and teaching tool, NOT a medical device"
+
+
+def _gauge(fraction, width=30):
+    fraction = min(max(fraction, 0.0), 1.0)
+    full = int(round(fraction * width))
+    return "[" + "#" * full + "." * (width - full) + "] %3.0f%%" % (fraction * 100)
+
+
+def _clock(seconds):
+    seconds = int(seconds)
+    return "day %d  %02d:%02d:%02d" % (seconds // 86400 + 1, seconds // 3600 % 24, seconds // 60 % 60, seconds % 60)
+
+
+def render(status, scale_ul, capacity_ul):
+    return [
+        "sim time   %s" % _clock(status.get("sim_time_s", 0)),
+        "state      %-8s  rate %.1f uL/h" % (status["state"], status["rate_ul_h"]),
+        "delivered  %10.2f uL  (firmware's count)" % status["delivered_ul"],
+        "scale      %10.2f uL  (measured at the outlet)" % scale_ul,
+        "pressure   %10.2f kPa" % status.get("pressure_kpa", float("nan")),
+        "reservoir  %s %.0f uL" % (_gauge(status["reservoir_ul"] / capacity_ul), status["reservoir_ul"]),
+    ]
+
+
+def run_demo(args):
+    home = args.home or os.path.join(os.getcwd(), ".sim", "demo")
+    live = sys.stdout.isatty()
+    print(_BANNER)
+    print("starting the simulated board in %s (speed x%s)" % (home, args.speed), flush=True)
+    with SimProcess(home, speed=args.speed) as sim:
+        deploy(sim.link, "sim", stop=True, progress=lambda m: print("deploy: " + m, flush=True))
+        print("serial link: %s   (try: pumpctl --port %s status)" % (sim.link, sim.link))
+        with PumpClient(sim.link) as pump, SimRig(sim.rig_path) as rig:
+            capacity = pump.request("status")["reservoir_ul"]
+            pump.request("set_rate", rate_ul_h=args.rate)
+            pump.request("start")
+            scale0 = rig.scale_ul()
+            print("delivering %.1f uL/h; Ctrl-C to stop\n" % args.rate, flush=True)
+            end = None if args.duration is None else time.monotonic() + args.duration
+            drawn = 0
+            try:
+                while end is None or time.monotonic() < end:
+                    lines = render(pump.request("status"), rig.scale_ul() - scale0, capacity)
+                    if live and drawn:
+                        sys.stdout.write("\x1b[%dA" % drawn)
+                    sys.stdout.write("".join("\x1b[2K%s\n" % l for l in lines) if live else " | ".join(lines) + "\n")
+                    sys.stdout.flush()
+                    drawn = len(lines)
+                    time.sleep(1.0)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                pump.request("stop")
+                print("\nstopped; delivered %.2f uL" % pump.request("status")["delivered_ul"])
+    return 0
