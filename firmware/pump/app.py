@@ -12,9 +12,10 @@ _IDLE_MS = 500                   # input and the watchdog are serviced at least 
 def _read_build():
     try:
         with open("build.json") as f:
-            return json.load(f).get("build")
+            info = json.load(f)
     except (OSError, ValueError):
         return None
+    return info.get("build") if isinstance(info, dict) else None  # a bad label must not stop the pump
 
 
 class App:

@@ -9,8 +9,8 @@ RUNNING = "running"
 class Controller:
     def __init__(self, ul_per_step, max_rate_ul_h, max_steps_per_s, reservoir_ul):
         self.pl_per_step = ul_to_pl(ul_per_step)
-        # Limits are rounded down, never up.
-        self.max_rate_nl_h = int(max_rate_ul_h * 1000)
+        # Limits are rounded down, never up (after absorbing float noise: 1.001 * 1000 is 1000.99...).
+        self.max_rate_nl_h = int(round(max_rate_ul_h * 1000000)) // 1000
         # The motor cannot take more than a second's worth of steps at once.
         self.max_burst = int(max_steps_per_s) if max_steps_per_s >= 1 else 1
         self.acc = StepAccumulator(self.pl_per_step)
@@ -24,8 +24,10 @@ class Controller:
             raise PumpError(BAD_ARG, "rate_ul_h must be a number", "args.rate_ul_h")
         if not rate_ul_h >= 0:  # also refuses NaN
             raise PumpError(BAD_ARG, "rate_ul_h must be >= 0, got %r" % rate_ul_h, "args.rate_ul_h")
-        rate = ul_h_to_nl_h(rate_ul_h)
-        if rate > self.max_rate_nl_h:
+        # a rate far above the limit is refused before rounding, which overflows on inf
+        too_high = rate_ul_h * 1000 >= self.max_rate_nl_h + 1
+        rate = None if too_high else ul_h_to_nl_h(rate_ul_h)
+        if too_high or rate > self.max_rate_nl_h:
             raise PumpError(LIMIT, "rate_ul_h %r is above the board's maximum of %s uL/h"
                             % (rate_ul_h, self.max_rate_nl_h / 1000), "args.rate_ul_h")
         self.rate_nl_h = rate
@@ -43,6 +45,8 @@ class Controller:
     def stop(self, now_ms):
         if self.state == RUNNING:
             self.acc.restart(now_ms, 0)
+            # Steps not yet taken at a stop are not owed: a later start must not burst them out.
+            self.acc.drop_backlog()
             self.state = STOPPED
 
     def due(self, now_ms):

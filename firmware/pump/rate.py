@@ -40,6 +40,10 @@ class StepAccumulator:
         self._done = 0
         self.rate_nl_h = rate_nl_h
 
+    def drop_backlog(self):
+        """Forget whole steps owed but not taken, keeping the fraction of a step (used on stop)."""
+        self._carry %= self.step_units
+
     def due(self, now_ms):
         """Whole steps due now and not yet taken."""
         if self.rate_nl_h == 0 or now_ms < self._t0:

@@ -6,14 +6,7 @@ import time
 from pump.board_config import WATCHDOG_MAX_MS, load_board, parse_board
 from pump.errors import BAD_CONFIG, ConfigError
 
-
-def expect_raises(exc_type, fn, *args):
-    """Call fn(*args), insist it raises exc_type and return the exception (no pytest.raises here)."""
-    try:
-        fn(*args)
-    except exc_type as e:
-        return e
-    raise AssertionError("%s did not raise %s" % (fn, exc_type.__name__))
+from fakes import expect_raises
 
 
 def _dirname(p):

@@ -1,0 +1,178 @@
+# Shared helpers for the firmware tests: expect_raises and fake drivers (run by pytest and tests/mprun.py).
+
+import json
+import os
+import time
+
+from pump.board_config import parse_board
+
+
+def expect_raises(exc_type, fn, *args):
+    """Call fn(*args), insist it raises exc_type and return the exception (no pytest.raises here)."""
+    try:
+        fn(*args)
+    except exc_type as e:
+        return e
+    raise AssertionError("%s did not raise %s" % (fn, exc_type.__name__))
+
+
+def board_cfg(**limits):
+    """A cleaned board config (defaults filled): 0.1 uL/step, 5000 uL/h, 200 steps/s, 20 mL."""
+    raw = {
+        "name": "bench",
+        "port": "rp2",
+        "filesystem": "littlefs",
+        "drivers": {"motor": {"kind": "fake"}, "clock": {"kind": "fake"}},
+        "calibration": {"ul_per_step": 0.1},
+        "limits": {"max_rate_ul_h": 5000, "max_steps_per_s": 200, "reservoir_ul": 20000},
+    }
+    raw["limits"].update(limits)
+    return parse_board(raw)
+
+
+class Escape(Exception):
+    """Raised by a fake to leave App.run(), which otherwise loops forever."""
+
+
+class FakeClock:
+    """Board time is whatever the test sets; wait() just moves it on by the timeout."""
+
+    def __init__(self, now_ms=0):
+        self.t = now_ms
+        self.waits = []
+
+    def now_ms(self):
+        return self.t
+
+    def wait(self, timeout_ms, ready):
+        self.waits.append(timeout_ms)
+        self.t += timeout_ms
+        return False
+
+
+class FakeSimClock(FakeClock):
+    """A clock that also offers the simulator's time, as drivers/sim_clock.py does."""
+
+    def __init__(self, now_ms=0, sim_s=1234.5):
+        FakeClock.__init__(self, now_ms)
+        self.sim_s = sim_s
+
+    def sim_time_s(self):
+        return self.sim_s
+
+
+class FakeMotor:
+    """Records every call in order; steps are also logged with the board time they were given at."""
+
+    def __init__(self, clock=None):
+        self.clock = clock
+        self.enabled = False
+        self.calls = []
+        self.steps = 0
+        self.bursts = []      # (now_ms or None, n) per step() call
+
+    def enable(self):
+        self.enabled = True
+        self.calls.append("enable")
+
+    def disable(self):
+        self.enabled = False
+        self.calls.append("disable")
+
+    def step(self, n):
+        self.calls.append(("step", n))
+        self.steps += n
+        self.bursts.append((self.clock.now_ms() if self.clock else None, n))
+
+
+class FakeLink:
+    """read_available hands out queued bytes (at most chunk per call); write records the output."""
+
+    def __init__(self, chunk=None):
+        self.inbox = b""
+        self.out = []
+        self.chunk = chunk
+
+    def queue(self, data):
+        self.inbox += data
+
+    def ready(self, timeout_ms):
+        return len(self.inbox) > 0
+
+    def read_available(self):
+        n = len(self.inbox) if self.chunk is None else self.chunk
+        data, self.inbox = self.inbox[:n], self.inbox[n:]
+        return data
+
+    def write(self, data):
+        self.out.append(data)
+
+    def messages(self):
+        """Every message written so far, decoded; each write must be exactly one JSON line."""
+        msgs = []
+        for w in self.out:
+            assert w.endswith(b"\n") and w.count(b"\n") == 1, w
+            msgs.append(json.loads(w))
+        return msgs
+
+    def take(self):
+        """The decoded messages written since the last take()."""
+        msgs = self.messages()
+        self.out = []
+        return msgs
+
+
+class FakeWatchdog:
+    def __init__(self, timeout_ms, on_feed=None):
+        self.timeout_ms = timeout_ms
+        self.feeds = 0
+        self.on_feed = on_feed
+
+    def feed(self):
+        self.feeds += 1
+        if self.on_feed is not None:
+            self.on_feed()
+
+
+class FakeSystem:
+    def __init__(self, cause="watchdog", on_feed=None, on_reset=None):
+        self.cause = cause
+        self.on_feed = on_feed
+        self.on_reset = on_reset
+        self.resets = 0
+        self.wdt = None
+
+    def reset_cause(self):
+        return self.cause
+
+    def watchdog(self, timeout_ms):
+        self.wdt = FakeWatchdog(timeout_ms, self.on_feed)
+        return self.wdt
+
+    def reset(self):
+        self.resets += 1
+        if self.on_reset is not None:
+            self.on_reset()
+
+
+class FakePressure:
+    def __init__(self, kpa=3.5):
+        self.kpa = kpa
+
+    def read_kpa(self):
+        return self.kpa
+
+
+def in_temp_dir(fn):
+    """Run fn() with a fresh empty folder as the working directory, then remove the folder."""
+    home = os.getcwd()
+    d = "/tmp/pump_test_%d_%d" % (time.time_ns(), id(fn))
+    os.mkdir(d)
+    os.chdir(d)
+    try:
+        return fn()
+    finally:
+        os.chdir(home)
+        for name in os.listdir(d):
+            os.remove(d + "/" + name)
+        os.rmdir(d)
