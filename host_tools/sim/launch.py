@@ -25,7 +25,8 @@ class SimProcess:
             cmd += ["--board-file", board_file]
         self.log_path = os.path.join(self.home, "supervisor.log")
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log)
+        # Its own session: Ctrl-C in the terminal reaches the caller, which shuts the sim down in order.
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log, start_new_session=True)
         self._wait_ready(timeout)
 
     def _wait_ready(self, timeout):
