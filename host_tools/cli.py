@@ -135,14 +135,11 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.command not in ("sim", "demo", "deploy") and not args.port:
+    if args.command not in ("sim", "demo") and not args.port:
         print("pumpctl: error: no port given: use --port PATH (or set PUMPCTL_PORT)", file=sys.stderr)
         return 2
     from host_tools.deploy import DeployError
     from host_tools.sim.supervisor import SimError
-    if args.command == "deploy" and not args.port:
-        print("pumpctl: error: deploy needs --port PATH", file=sys.stderr)
-        return 2
     try:
         return args.func(args) or 0
     except DeviceError as e:

@@ -86,16 +86,14 @@ class Supervisor:
 
     @staticmethod
     def _read_board(path):
+        # The firmware's own validator: the sim refuses exactly what the board would refuse.
+        paths.use_firmware_modules()
+        from pump.board_config import load_board
+        from pump.errors import ConfigError
         try:
-            with open(path) as f:
-                board = json.load(f)
-        except OSError as e:
-            raise SimError("cannot read board file %s: %s" % (path, e.strerror))
-        except ValueError as e:
-            raise SimError("board file %s is not valid JSON: %s" % (path, e))
-        if not isinstance(board, dict) or "calibration" not in board:
-            raise SimError("board file %s has no calibration section" % path)
-        return board
+            return load_board(path)
+        except ConfigError as e:
+            raise SimError("board file %s: %s" % (path, e.message))
 
     # ---- set-up -------------------------------------------------------------------------
     def start(self):

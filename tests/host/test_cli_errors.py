@@ -43,3 +43,11 @@ def test_a_bad_sim_speed_is_a_one_line_error(tmp_path):
     result = pumpctl("sim", "--home", str(tmp_path), "--speed", "fast")
     _one_line_error(result, 1)
     assert "speed" in result.stderr
+
+
+def test_a_sim_board_file_the_firmware_would_refuse_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "board.json"
+    bad.write_text('{"name": "sim", "port": "unix", "filesystem": "posix", "drivers": {}}')
+    result = pumpctl("sim", "--home", str(tmp_path / "h"), "--board-file", str(bad))
+    _one_line_error(result, 1)
+    assert "calibration" in result.stderr and "drivers.motor" in result.stderr
