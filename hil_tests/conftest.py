@@ -18,6 +18,25 @@ def pytest_addoption(parser):
     g.addoption("--sim-speed", default="1", help="speed of the simulated board between rig commands")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    # Let fixtures see whether their test failed, to show the sim's logs only then.
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "failed_" + report.when, report.failed)
+
+
+def _show_logs_if_failed(request, home):
+    if not getattr(request.node, "failed_call", False):
+        return
+    for name in ("supervisor.log", "board.log"):
+        path = os.path.join(home, name)
+        if os.path.exists(path):
+            with open(path, errors="replace") as f:
+                tail = f.readlines()[-30:]
+            print("---- %s (last %d lines) ----\n%s" % (path, len(tail), "".join(tail)))
+
+
 def _short_home(prefix):
     # AF_UNIX socket paths are short (108 bytes): pytest's tmp_path can be too deep.
     return tempfile.mkdtemp(prefix=prefix)
@@ -56,6 +75,7 @@ def board(request, on_sim, deployed_flash):
         yield sim
     finally:
         sim.stop()
+        _show_logs_if_failed(request, home)
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -80,7 +100,7 @@ def rig(board):
 
 
 @pytest.fixture
-def blank_sim():
+def blank_sim(request):
     """A simulated board with an empty flash, as a freshly flashed MicroPython board."""
     home = _short_home("pumpblank")
     sim = SimProcess(home)
@@ -88,4 +108,5 @@ def blank_sim():
         yield sim
     finally:
         sim.stop()
+        _show_logs_if_failed(request, home)
         shutil.rmtree(home, ignore_errors=True)

@@ -66,9 +66,15 @@ class Channel:
 class Clock:
     """Simulated time: real time, x N, or as fast as possible (speed 0), with an optional hold point.
 
-    Time advances only here, so the firmware can run a simulated day in seconds. At speed 0 it
-    advances when the firmware waits; a hold freezes it at a point until the supervisor moves it.
+    Time moves only while the firmware waits, and never past what it waits for, as in a
+    discrete-event simulator. A finite speed only paces those waits against the wall clock.
+    So a sim process descheduled by the host never sees a jump in board time (at x600, 10 ms
+    off the CPU would otherwise be 6 s, past the watchdog); it falls behind and catches up,
+    or slips if it is more than a second late.
     """
+
+    _MAX_LATE_S = 1.0          # further behind the wall clock than this, simulated time slips
+    _REBASE_US = 60000000
 
     def __init__(self, channel, sim_ms, speed, hold_ms):
         self._ch = channel
@@ -91,11 +97,10 @@ class Clock:
     def _on_set(self, args):
         speed = float(args[0])
         hold = args[1]
-        now = self.sim_ms()
         if hold == "-":
             self._set(speed, None)
         elif hold[0] == "+":
-            self._set(speed, now + int(hold[1:]))
+            self._set(speed, self._now + int(hold[1:]))
             self._ch.send("h %d" % self._hold)
         else:
             self._set(speed, int(hold[1:]))
@@ -104,15 +109,9 @@ class Clock:
         self._wdt = wdt
 
     def sim_ms(self):
-        if self._speed > 0:
-            elapsed_us = time.ticks_diff(time.ticks_us(), self._base_us)
-            t = self._base_ms + int(elapsed_us * self._speed / 1000)
-            if t > self._now:
-                self._now = t
-        self._clamp()
         return self._now
 
-    def _clamp(self):
+    def _moved(self):
         hold = self._hold
         if hold is not None and self._now >= hold:
             self._now = hold
@@ -129,28 +128,51 @@ class Clock:
     def holding(self):
         return self._hold is not None and self._now >= self._hold
 
+    def _paced_ms(self):
+        """Where simulated time would be if it followed the wall clock exactly at this speed."""
+        elapsed = time.ticks_diff(time.ticks_us(), self._base_us)
+        if elapsed < 0 or elapsed > self._REBASE_US:
+            # ticks_us wraps every 2**30 us (ticks_diff is valid within half that): keep the base recent.
+            if elapsed < 0:
+                elapsed = 0
+            self._base_us = time.ticks_us()
+            self._base_ms += elapsed * self._speed / 1000
+            elapsed = 0
+        return self._base_ms + elapsed * self._speed / 1000
+
+    def _move_to(self, target):
+        if target > self._now:
+            self._now = target
+        self._moved()
+
     def wait(self, timeout_ms, ready):
         """Wait up to timeout_ms of simulated time, or until ready(wall_ms) reports input."""
-        self._ch.service()
-        deadline = self.sim_ms() + timeout_ms
+        deadline = self._now + timeout_ms
         while True:
             self._ch.service()
-            now = self.sim_ms()
-            if now >= deadline:
+            if self._now >= deadline:
                 return False
-            if self._speed > 0 and not self.holding():
-                wall_ms = (deadline - now) / self._speed
-                if ready(min(20, max(0, int(wall_ms)))):
-                    return True
-            elif self.holding():
+            if self.holding():
                 if ready(20):
                     return True
-            else:
-                # As fast as possible: input first, then jump straight to the deadline.
+                continue
+            target = deadline if self._hold is None else min(deadline, self._hold)
+            if self._speed == 0:
                 if ready(0):
                     return True
-                self._now = min(deadline, self._hold) if self._hold is not None else deadline
-                self._clamp()
+                self._move_to(target)
+                continue
+            paced = self._paced_ms()
+            if (paced - target) / self._speed / 1000 > self._MAX_LATE_S:
+                self._base_ms, self._base_us = self._now, time.ticks_us()  # slip, do not sprint
+                paced = self._now
+            if paced >= target:
+                self._move_to(target)
+                continue
+            if ready(min(20, int((target - paced) / self._speed) + 1)):
+                # Input came early: time has reached what the wall clock says, not the deadline.
+                self._move_to(min(int(self._paced_ms()), target))
+                return True
 
 
 class Watchdog:
