@@ -1,4 +1,5 @@
 """HIL fixtures: a fresh simulated board (default) or a real one (--port), deployed through the real path."""
+import contextlib
 import os
 import shutil
 import tempfile
@@ -42,6 +43,23 @@ def _short_home(prefix):
     return tempfile.mkdtemp(prefix=prefix)
 
 
+@contextlib.contextmanager
+def _sim_board(request, prefix, flash_from=None, speed="1"):
+    """A simulated board in its own folder; its logs are shown if the test failed, then removed."""
+    home = _short_home(prefix)
+    if flash_from is not None:
+        shutil.copytree(flash_from, os.path.join(home, "flash"))
+    sim = None
+    try:
+        sim = SimProcess(home, speed=speed)
+        yield sim
+    finally:
+        if sim is not None:
+            sim.stop()
+        _show_logs_if_failed(request, home)
+        shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def on_sim(request):
     return request.config.getoption("--port") is None
@@ -67,16 +85,9 @@ def board(request, on_sim, deployed_flash):
     if not on_sim:
         yield _RealBoard(request.config.getoption("--port"))
         return
-    home = _short_home("pump")
-    shutil.copytree(deployed_flash, os.path.join(home, "flash"))
-    sim = SimProcess(home, speed=request.config.getoption("--sim-speed"))
-    try:
+    with _sim_board(request, "pump", deployed_flash, request.config.getoption("--sim-speed")) as sim:
         deploy(sim.link, "sim")  # the real path again: it must find nothing to change
         yield sim
-    finally:
-        sim.stop()
-        _show_logs_if_failed(request, home)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 class _RealBoard:
@@ -102,11 +113,5 @@ def rig(board):
 @pytest.fixture
 def blank_sim(request):
     """A simulated board with an empty flash, as a freshly flashed MicroPython board."""
-    home = _short_home("pumpblank")
-    sim = SimProcess(home)
-    try:
+    with _sim_board(request, "pumpblank") as sim:
         yield sim
-    finally:
-        sim.stop()
-        _show_logs_if_failed(request, home)
-        shutil.rmtree(home, ignore_errors=True)

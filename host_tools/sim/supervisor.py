@@ -59,7 +59,6 @@ class Supervisor:
         self.heap_kb = heap_kb
         self.speed = _parse_speed(speed)
         self.hold = None
-        self.held = False   # the board reported reaching the hold: simulated time is paused
         self.world_ms = 0
         self.log = log or (lambda msg: None)
         board = self._read_board(board_file or os.path.join(paths.BOARDS_DIR, "sim", "board.json"))
@@ -301,7 +300,6 @@ class Supervisor:
             self.hold = int(args[0])
         elif tag == "H":
             self._advance(int(args[0]))
-            self.held = True
             self._release_hold_waiters()
         elif tag == "W":
             self.wdt_timeout_ms = int(args[0])
@@ -312,8 +310,12 @@ class Supervisor:
             self.log("board requested %s reset" % args[0])
             self.reset(args[0])
 
+    def _held(self):
+        """Simulated time has reached the hold point and is paused there."""
+        return self.hold is not None and self.world_ms >= self.hold
+
     def _release_hold_waiters(self):
-        if self.hold is None or self.world_ms < self.hold:
+        if not self._held():
             return
         waiters, self._hold_waiters = self._hold_waiters, []
         for client, rid in waiters:
@@ -322,7 +324,7 @@ class Supervisor:
     def _check_watchdog(self):
         if not self.powered or self.wdt_timeout_ms is None:
             return
-        if self.held:
+        if self._held():
             # Paused time pauses the watchdog too: a held board waits for the rig, it is not hung.
             self.last_feed_wall = time.monotonic()
             return
@@ -334,7 +336,6 @@ class Supervisor:
 
     def set_clock(self, speed, hold_spec="-"):
         self.speed = speed
-        self.held = False
         # Forget the old hold: a relative one is known only when the board acknowledges it ("h"),
         # so a late report of the previous hold cannot release a new run_for early.
         self.hold = None
