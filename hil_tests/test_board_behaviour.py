@@ -8,6 +8,7 @@ import pytest
 from host_tools import paths
 from host_tools.client import PumpClient
 from host_tools.deploy import wait_for_app
+from host_tools.sim.supervisor import SIM_HEAP_KB
 
 
 def mpremote(link, *args, timeout=30):
@@ -41,7 +42,7 @@ def test_mpremote_soft_reset_before_exec_comes_back_in_the_raw_repl(blank_sim):
 def test_the_heap_is_limited_like_a_real_target(blank_sim):
     result = mpremote(blank_sim.link, "resume", "exec", "import gc; gc.collect(); print(gc.mem_free() + gc.mem_alloc())")
     assert result.returncode == 0, result.stderr
-    assert 120 * 1024 <= int(result.stdout) <= 128 * 1024
+    assert (SIM_HEAP_KB - 8) * 1024 <= int(result.stdout) <= SIM_HEAP_KB * 1024
 
 
 def test_a_soft_reset_through_mpremote_brings_the_app_back(board, pump, sim_only):

@@ -6,6 +6,7 @@ import sys
 
 from host_tools.client import PumpClient, LinkError, DeviceError
 from host_tools.rig import RigError
+from host_tools.sim.supervisor import SIM_HEAP_KB
 
 DEFAULT_SIM_HOME = os.path.join(os.path.expanduser("~"), ".local", "state", "pumpctl", "sim")
 
@@ -118,11 +119,16 @@ def build_parser():
     s.add_argument("--home", default=DEFAULT_SIM_HOME, help="folder for flash, sockets and logs (kept between runs)")
     s.add_argument("--link", default=None, help="stable path of the serial link (default HOME/tty)")
     s.add_argument("--speed", default="1", help="simulated seconds per wall second, or 'max' (default 1)")
-    s.add_argument("--heap-kb", type=int, default=128, help="MicroPython heap like a real target (default 128)")
+    s.add_argument("--heap-kb", type=int, default=SIM_HEAP_KB,
+                   help="MicroPython heap: a target's 128 KB for data plus the firmware's bytecode, which "
+                        "a board keeps in flash but the unix port loads into the heap (default %d)" % SIM_HEAP_KB)
     s.add_argument("--board-file", default=None, help="board.json with the plant parameters (default boards/sim)")
     s.add_argument("--seed", type=int, default=0, help="seed of the plant's noise and coughs")
     s.add_argument("--verbose", "-v", action="store_true", help="log resets and faults")
     s.set_defaults(func=cmd_sim)
+
+    from host_tools.program_cli import add_parsers
+    add_parsers(sub, _client)
 
     s = sub.add_parser("demo", help="simulated board, deployed, delivering, with a live status view")
     s.add_argument("--home", default=None, help="sim folder (default .sim/demo in the current folder)")
@@ -135,17 +141,18 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.command not in ("sim", "demo") and not args.port:
+    if args.command not in ("sim", "demo") and not getattr(args, "offline", False) and not args.port:
         print("pumpctl: error: no port given: use --port PATH (or set PUMPCTL_PORT)", file=sys.stderr)
         return 2
     from host_tools.deploy import DeployError
     from host_tools.sim.supervisor import SimError
+    from host_tools.program_file import ProgramFileError
     try:
         return args.func(args) or 0
     except DeviceError as e:
         print("pumpctl: refused: %s" % e, file=sys.stderr)
         return 3
-    except (LinkError, DeployError, SimError, RigError) as e:
+    except (LinkError, DeployError, SimError, RigError, ProgramFileError) as e:
         print("pumpctl: error: %s" % e, file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -48,6 +48,17 @@ def load_board_file(board_name):
         return f.read()
 
 
+def load_library_file():
+    """firmware/drugs.json, checked by the firmware's validator before it goes anywhere."""
+    from host_tools.program_file import ProgramFileError, drug_library
+    try:
+        drug_library()
+    except ProgramFileError as e:
+        raise DeployError(str(e))
+    with open(os.path.join(paths.FIRMWARE_DIR, "drugs.json"), "rb") as f:
+        return f.read()
+
+
 def _firmware_sources():
     for root, dirs, files in os.walk(paths.FIRMWARE_DIR):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
@@ -82,6 +93,7 @@ def compile_firmware(progress=None):
 def build_manifest(board_name, progress=None):
     files = compile_firmware(progress)
     files["board.json"] = load_board_file(board_name)
+    files["drugs.json"] = load_library_file()
     digest = hashlib.sha256()
     for path in sorted(files):
         digest.update(path.encode() + b"\0" + hashlib.sha256(files[path]).digest())

@@ -1,12 +1,18 @@
 # The pump's main loop: steps when due, answers the link, feeds the watchdog, sleeps on the board clock.
 import json
 
+from pump.errors import PumpError, BAD_STATE
 from pump.controller import Controller, RUNNING
 from pump.commands import COMMANDS
 from pump.protocol import LineReader, handle, encode, event
+import pump.program_commands  # noqa: F401  (registers the program and bolus commands)
 
 SERVICE_FLAG = "service.flag"   # main.py sees it after the reset and stays in the REPL
 _IDLE_MS = 500                   # input and the watchdog are serviced at least this often
+LIBRARY_FILE = "drugs.json"      # the drug library, deployed beside board.json
+
+HIGH = "high"                    # alarm priorities (IEC 60601-1-8): a high alarm stops delivery
+MEDIUM = "medium"
 
 
 def _read_build():
@@ -19,7 +25,7 @@ def _read_build():
 
 
 class App:
-    def __init__(self, board):
+    def __init__(self, board, library=None):
         self.board = board
         self.cfg = board.cfg
         limits = self.cfg["limits"]
@@ -30,6 +36,47 @@ class App:
         self.build = _read_build()
         self.reset_cause = board.system.reset_cause()
         self._wdt = None
+        self._library = library
+        self.alarms = {}         # name -> priority, while active
+        self.wall_offset = None  # local wall-clock ms minus board ms, once a host has told us
+        self.upload = None       # the program being received, part by part
+        self.pending = None      # (program, digest) reviewed and waiting for confirmation
+        self.program_digest = None
+
+    def library(self):
+        """The drug library, read when first needed so a pump without one still runs by hand."""
+        if self._library is None:
+            from pump.program import load_library
+            self._library = load_library(LIBRARY_FILE)
+        return self._library
+
+    def wall_ms(self, now):
+        return None if self.wall_offset is None else now + self.wall_offset
+
+    def raise_alarm(self, name, priority):
+        if name in self.alarms:
+            return
+        self.alarms[name] = priority
+        self.send_event("alarm", {"name": name, "priority": priority, "active": True})
+        if priority == HIGH and self.ctl.state == RUNNING:
+            self.stop()
+
+    def clear_alarm(self, name):
+        if self.alarms.pop(name, None) is not None:
+            self.send_event("alarm", {"name": name, "active": False})
+
+    def high_alarm(self):
+        for name in self.alarms:
+            if self.alarms[name] == HIGH:
+                return True
+        return False
+
+    def check_reservoir(self):
+        ctl = self.ctl
+        if ctl.low():
+            self.raise_alarm("reservoir_low", MEDIUM)
+        if ctl.empty():
+            self.raise_alarm("reservoir_empty", HIGH)
 
     def now(self):
         return self.board.clock.now_ms()
@@ -37,15 +84,22 @@ class App:
     def send(self, msg):
         self.board.link.write(encode(msg))
 
+    def send_event(self, name, data):
+        self.send(event(name, data))
+
     def start(self):
-        self.ctl.start(self.now())
+        if self.high_alarm():
+            raise PumpError(BAD_STATE, "high alarm active (%s): clear its cause before starting"
+                            % ", ".join(sorted(self.alarms)))
+        now = self.now()
+        self.ctl.start(now, self.wall_ms(now))
         self.board.motor.enable()
-        self.send(event("state", {"state": self.ctl.state}))
+        self.send_event("state", {"state": self.ctl.state})
 
     def stop(self):
         self.ctl.stop(self.now())
         self.board.motor.disable()
-        self.send(event("state", {"state": self.ctl.state}))
+        self.send_event("state", {"state": self.ctl.state})
 
     def enter_service(self):
         self.board.safe_state()
@@ -56,10 +110,16 @@ class App:
     def status(self):
         ctl = self.ctl
         now = self.now()
-        s = {"state": ctl.state, "rate_ul_h": ctl.rate_nl_h / 1000,
+        s = {"state": ctl.state, "mode": ctl.mode, "rate_ul_h": ctl.rate_nl_h / 1000,
              "delivered_ul": ctl.delivered_ul(), "reservoir_ul": ctl.reservoir_ul(),
-             "steps": ctl.steps, "alarms": [], "uptime_s": now / 1000,
+             "steps": ctl.steps, "alarms": sorted(self.alarms), "uptime_s": now / 1000,
              "reset_cause": self.reset_cause}
+        if ctl.program is not None:
+            s["rate_ul_h"] = ctl.rate_now_nl_h(now) / 1000
+            s["program"] = {"name": ctl.program.name, "digest": self.program_digest}
+            if ctl.delivery is not None:
+                s["program"]["t_s"] = (now - ctl.t0) / 1000
+                s["bolus"] = ctl.delivery.bolus_status(now - ctl.t0)
         if self.board.pressure is not None:
             s["pressure_kpa"] = self.board.pressure.read_kpa()
         sim_time = getattr(self.board.clock, "sim_time_s", None)
@@ -82,7 +142,7 @@ class App:
         board = self.board
         board.motor.disable()
         self._wdt = board.system.watchdog(self.cfg["limits"]["watchdog_ms"])
-        self.send(event("boot", {"reset_cause": self.reset_cause, "board": self.cfg["name"]}))
+        self.send_event("boot", {"reset_cause": self.reset_cause, "board": self.cfg["name"]})
         clock = board.clock
         ctl = self.ctl
         while True:
@@ -90,14 +150,16 @@ class App:
             if n:
                 board.motor.step(n)
                 ctl.taken(n)
+                self.check_reservoir()
             busy = self._serve_link()
             self._wdt.feed()
             if busy:
                 continue  # more input may be waiting; due steps are checked first on every pass
-            nxt = ctl.next_due_ms()
+            now = clock.now_ms()
+            nxt = ctl.next_due_ms(now)
             wait = _IDLE_MS
             if nxt is not None:
-                wait = nxt - clock.now_ms()
+                wait = nxt - now
                 if wait > _IDLE_MS:
                     wait = _IDLE_MS
             if wait > 0:

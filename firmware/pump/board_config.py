@@ -45,6 +45,8 @@ BOARD = {"type": "obj", "fields": {
     }},
     "limits": {"type": "obj", "required": True, "fields": {
         "max_rate_ul_h": {"type": "num", "gt": 0, "le": _LIMIT, "required": True},
+        # the most the pump may deliver in any hour; absent, the mechanical maximum rate
+        "max_volume_per_h_ul": {"type": "num", "gt": 0, "le": _LIMIT},
         "max_steps_per_s": {"type": "num", "gt": 0, "le": _LIMIT, "default": 200},
         "reservoir_ul": {"type": "num", "gt": 0, "le": _LIMIT, "required": True},
         "watchdog_ms": {"type": "int", "ge": 100, "le": WATCHDOG_MAX_MS, "default": 5000},

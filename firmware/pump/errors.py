@@ -9,10 +9,11 @@ BAD_ARG = "bad_arg"                # an argument missing, of the wrong type or o
 BAD_STATE = "bad_state"            # the command is not allowed in the pump's current state
 LIMIT = "limit"                    # a request above a hard limit of the board or program
 BAD_CONFIG = "bad_config"          # board.json refused at load
+BAD_PROGRAM = "bad_program"        # a therapy program refused by its validator
 INTERNAL = "internal"              # a fault inside the firmware; the motor was made safe
 
 CODES = (BAD_JSON, LINE_TOO_LONG, BAD_REQUEST, UNKNOWN_COMMAND, BAD_ARG, BAD_STATE,
-         LIMIT, BAD_CONFIG, INTERNAL)
+         LIMIT, BAD_CONFIG, BAD_PROGRAM, INTERNAL)
 
 
 class PumpError(Exception):
@@ -38,3 +39,12 @@ class ConfigError(PumpError):
         self.problems = problems
         lines = ["%s: %s" % (p, m) for p, m in problems]
         super().__init__(BAD_CONFIG, "; ".join(lines), problems[0][0] if problems else None)
+
+
+class ProgramError(PumpError):
+    """Every problem found in one therapy program, reported together (each an (path, message) pair)."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        lines = ["%s: %s" % (p, m) for p, m in problems]
+        super().__init__(BAD_PROGRAM, "; ".join(lines), problems[0][0] if problems else None)

@@ -4,7 +4,9 @@ import json
 from pump.errors import PumpError, BAD_ARG, BAD_JSON, LINE_TOO_LONG, BAD_REQUEST, UNKNOWN_COMMAND, INTERNAL
 from pump.schema import validate
 
-MAX_LINE = 512     # bytes; the excess of a longer line is discarded up to the next newline
+# bytes; the excess of a longer line is discarded up to the next newline. Sized for one part of
+# a program upload (a day of 48 flex steps is under 2 KB) while a board holds a few of them.
+MAX_LINE = 4096
 _MAX_ID_LEN = 64
 
 OVERFLOW = object()  # what LineReader yields in place of a line that was too long

@@ -4,6 +4,7 @@
 #
 #   {"type": "int",  "ge": 100, "le": 8388}                  bounds: ge, gt, le, lt (all optional)
 #   {"type": "num",  "gt": 0, "le": 100}                     int or float, never bool, finite
+#   {"type": "num",  "ge": 0, "decimals": 3}                 ...and at most 3 decimals
 #   {"type": "str",  "max_len": 32, "min_len": 1}            max_len or choices is required
 #   {"type": "str",  "choices": ("unix", "rp2")}
 #   {"type": "bool"}
@@ -12,6 +13,7 @@
 #   {"type": "obj",  "fields": {...}, "extra": "keep"}       ...unless "keep": they pass untouched
 #   {"type": "map",  "max_len": 64, "key_max_len": 32, "values": <schema>}   free names, checked values
 #   {"type": "free"}                                         any object; another validator owns it
+#   {"type": "any"}                                          any JSON value; another validator owns it
 #   {"type": "oneof", "options": (<schema>, <schema>)}       the first option of the value's type
 #
 # Inside "fields", a schema may add "required": True or "default": <value>; an optional key
@@ -24,13 +26,14 @@
 _COMMON = ("type", "required", "default")
 _KEYS = {
     "int": ("ge", "gt", "le", "lt"),
-    "num": ("ge", "gt", "le", "lt"),
+    "num": ("ge", "gt", "le", "lt", "decimals"),
     "str": ("min_len", "max_len", "choices"),
     "bool": (),
     "list": ("min_len", "max_len", "items"),
     "obj": ("fields", "extra"),
     "map": ("max_len", "key_max_len", "values"),
     "free": (),
+    "any": (),
     "oneof": ("options",),
 }
 _WANT = {
@@ -77,6 +80,8 @@ def _kind_ok(schema, v):
         return isinstance(v, str)
     if t == "bool":
         return isinstance(v, bool)
+    if t == "any":
+        return True
     if t == "list":
         return isinstance(v, list)
     if t == "oneof":
@@ -137,7 +142,7 @@ def _validate(schema, v, path, problems):
         for opt in schema["options"]:
             if _kind_ok(opt, v):
                 return _validate(opt, v, path, problems)
-    return v  # bool, free
+    return v  # bool, free, any
 
 
 def _number(schema, v, path, problems):
@@ -159,7 +164,16 @@ def _number(schema, v, path, problems):
             ok = v <= b
         if not ok:
             problems.append((path, "must be %s %r, got %r" % (op, b, v)))
+    if "decimals" in schema and not _has_decimals(v, schema["decimals"]):
+        problems.append((path, "must have at most %d decimals, got %r" % (schema["decimals"], v)))
     return v
+
+
+def _has_decimals(v, n):
+    # 1.1 is not exactly 1.1 in binary: tolerate the float noise, relative to the scaled value
+    scaled = v * 10 ** n
+    whole = round(scaled)
+    return abs(scaled - whole) <= 1e-6 * max(1, abs(scaled))
 
 
 def _string(schema, v, path, problems):
@@ -258,7 +272,7 @@ def check_schema(schema, where="schema"):
     for key, _ in _BOUNDS:
         if key in schema and not _is_num(schema[key]):
             raise SchemaError("%s: bound %s must be a number" % (where, key))
-    for key in ("min_len", "max_len", "key_max_len"):
+    for key in ("min_len", "max_len", "key_max_len", "decimals"):
         if key in schema and not (_is_int(schema[key]) and schema[key] >= 0):
             raise SchemaError("%s: %s must be an int >= 0" % (where, key))
     if t == "str" and "max_len" not in schema and "choices" not in schema:

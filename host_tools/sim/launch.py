@@ -5,7 +5,7 @@ import sys
 import threading
 import time
 
-from host_tools.sim.supervisor import SimError
+from host_tools.sim.supervisor import SIM_HEAP_KB, SimError
 
 _READY = "sim board ready:"
 
@@ -13,14 +13,14 @@ _READY = "sim board ready:"
 class SimProcess:
     """A running `pumpctl sim`: its link path, rig socket and flash folder."""
 
-    def __init__(self, home, link=None, speed="1", heap_kb=128, board_file=None, seed=0, timeout=15.0):
+    def __init__(self, home, link=None, speed="1", heap_kb=None, board_file=None, seed=0, timeout=15.0):
         self.home = os.path.abspath(home)
         os.makedirs(self.home, exist_ok=True)
         self.link = os.path.abspath(link or os.path.join(self.home, "tty"))
         self.rig_path = os.path.join(self.home, "rig.sock")
         self.flash = os.path.join(self.home, "flash")
         cmd = [sys.executable, "-m", "host_tools.cli", "sim", "--home", self.home, "--link", self.link,
-               "--speed", str(speed), "--heap-kb", str(heap_kb), "--seed", str(seed), "--verbose"]
+               "--speed", str(speed), "--heap-kb", str(heap_kb or SIM_HEAP_KB), "--seed", str(seed), "--verbose"]
         if board_file:
             cmd += ["--board-file", board_file]
         self.log_path = os.path.join(self.home, "supervisor.log")

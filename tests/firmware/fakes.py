@@ -30,6 +30,19 @@ def board_cfg(**limits):
     return parse_board(raw)
 
 
+def drug_library():
+    """firmware/drugs.json, the library deployed to the pump, found through the import path."""
+    import sys
+    from pump.program import load_library
+    for d in sys.path:
+        if d.endswith("firmware"):
+            try:
+                return load_library(d + "/drugs.json")
+            except Exception:
+                continue
+    raise AssertionError("firmware/drugs.json not found on sys.path")
+
+
 class Escape(Exception):
     """Raised by a fake to leave App.run(), which otherwise loops forever."""
 

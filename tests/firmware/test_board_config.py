@@ -147,6 +147,15 @@ def test_refuses_a_rate_above_the_limit_naming_value_and_bound():
     assert only_problem(b) == ("limits.max_rate_ul_h", "must be <= 100000, got 100001")
 
 
+
+def test_the_hourly_volume_limit_is_optional_and_positive():
+    b = minimal()
+    assert "max_volume_per_h_ul" not in parse_board(b)["limits"]
+    b["limits"]["max_volume_per_h_ul"] = 250
+    assert parse_board(b)["limits"]["max_volume_per_h_ul"] == 250
+    b["limits"]["max_volume_per_h_ul"] = 0
+    assert only_problem(b) == ("limits.max_volume_per_h_ul", "must be > 0, got 0")
+
 def test_refuses_a_zero_calibration_but_accepts_the_upper_bound():
     b = minimal()
     b["calibration"]["ul_per_step"] = 0

@@ -79,6 +79,22 @@ def test_int_bounds_are_inclusive_by_default():
     assert only_problem(WATCHDOG, 99, "w") == ("w", "must be >= 100, got 99")
 
 
+
+def test_a_decimals_bound_refuses_more_decimals_but_tolerates_float_noise():
+    s = {"type": "num", "ge": 0, "decimals": 3}
+    assert check_ok(s, 1.234) == 1.234
+    assert check_ok(s, 7) == 7
+    assert check_ok(s, 0.1 + 0.2) == 0.1 + 0.2      # 0.30000000000000004 is 0.3 to a person
+    assert check_ok(s, 123456.789) == 123456.789
+    assert only_problem(s, 1.2345, "rate") == ("rate", "must have at most 3 decimals, got 1.2345")
+    assert only_problem({"type": "num", "decimals": 0}, 2.5, "n") == (
+        "n", "must have at most 0 decimals, got 2.5")
+
+
+def test_a_decimals_bound_must_be_an_int():
+    e = expect_raises(SchemaError, check_schema, {"type": "num", "decimals": 1.5})
+    assert "decimals" in str(e), e
+
 # ---- strings and bools ---------------------------------------------------------------------
 
 def test_refuses_a_string_over_its_max_length_naming_the_length():
@@ -160,6 +176,13 @@ def test_a_free_object_is_kept_as_given_but_must_be_an_object():
     plant = {"anything": [1, {"deep": True}]}
     assert check_ok(s, {"plant": plant})["plant"] is plant
     assert only_problem(s, {"plant": 3}, "") == ("plant", "must be an object, got int 3")
+
+
+def test_an_any_value_is_kept_as_given_whatever_its_json_type():
+    s = {"type": "obj", "fields": {"value": {"type": "any", "required": True}}}
+    for v in ([1, 2], {"a": 1}, "x", 3, None):
+        assert check_ok(s, {"value": v})["value"] == v
+    assert only_problem(s, {}, "") == ("value", "required key is missing")
 
 
 def test_defaults_are_copies_that_callers_cannot_share():
