@@ -119,6 +119,8 @@ class App:
             s["program"] = {"name": ctl.program.name, "digest": self.program_digest}
             if ctl.delivery is not None:
                 s["program"]["t_s"] = (now - ctl.t0) / 1000
+                s["program"]["t_ms"] = now - ctl.t0
+                s["program"]["start_wall_ms"] = ctl.delivery.start_wall_ms
                 s["bolus"] = ctl.delivery.bolus_status(now - ctl.t0)
         if self.board.pressure is not None:
             s["pressure_kpa"] = self.board.pressure.read_kpa()
