@@ -37,7 +37,8 @@ def compile_file(path, board, current=None):
         raise ProgramInvalid(path, e.problems)
 
 
-def print_problems(e, out=sys.stderr):
+def print_problems(e, out=None):
+    out = out or sys.stderr
     print("%s: invalid program, %d problem%s:" % (e.path, len(e.problems),
                                                   "" if len(e.problems) == 1 else "s"), file=out)
     for path, message in e.problems:
@@ -104,6 +105,12 @@ def cmd_diff(args):
     print("\n".join(lines))
     for s in new.soft:
         print("soft limit (needs an override to load): %s" % s["message"])
+    return 0
+
+
+def cmd_schema(args):
+    from host_tools.json_schema import program_json_schema
+    print(json.dumps(program_json_schema(), indent=2))
     return 0
 
 
@@ -251,6 +258,9 @@ def add_parsers(sub, client_factory):
     s.add_argument("new")
     board_arg(s)
     s.set_defaults(func=cmd_diff, offline=True)
+
+    s = psub.add_parser("schema", help="print the JSON Schema of program files (for editors)")
+    s.set_defaults(func=cmd_schema, offline=True)
 
     s = psub.add_parser("load", help="send a program to the pump, review it, and apply it once confirmed")
     s.add_argument("file")
