@@ -102,3 +102,11 @@ def test_machine_reset_restarts_the_app_with_the_hard_reset_cause(board, pump, s
     assert result.returncode == 0, result.stderr
     hello = wait_for_app(board.link, timeout=10)
     assert hello["reset_cause"] == "hard"
+
+
+def test_run_for_zero_holds_the_sim_clock_where_it_is_and_returns_at_once(board, pump, rig, sim_only):
+    start = time.monotonic()
+    held = rig.run_for(0, timeout=10)
+    assert time.monotonic() - start < 5
+    time.sleep(0.5)                              # at speed 1 the clock would move 0.5 s
+    assert rig.run_for(0, timeout=10) == held

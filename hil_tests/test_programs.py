@@ -48,9 +48,8 @@ def saline(name, capacity_ml=20, volume_ml=20, low_ml=2, **sections):
 
 
 def hold_time(rig):
-    """Stop the sim's clock running at wall speed: from here on, only run_for moves it.
-    (1 ms, not 0: a run_for(0) never sees the hold reached, as time does not move to it.)"""
-    rig.run_for(0.001)
+    """Stop the sim's clock running at wall speed: from here on, only run_for moves it."""
+    rig.run_for(0)
 
 
 def compile_doc(doc):

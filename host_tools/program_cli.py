@@ -1,4 +1,5 @@
 """pumpctl program ... and pumpctl bolus: validate, show, diff, load (review and confirm), get, clear, bolus."""
+import argparse
 import json
 import sys
 
@@ -284,3 +285,11 @@ def add_parsers(sub, client_factory):
     s.add_argument("--duration", type=int, help="clinician bolus duration in minutes")
     s.add_argument("--override-soft-limits", action="store_true")
     s.set_defaults(func=lambda a: cmd_bolus(a, client_factory))
+
+
+def parser(client_factory):
+    """Only the program and bolus commands, with the pump reached through client_factory(args)."""
+    p = argparse.ArgumentParser(prog="pumpctl")
+    sub = p.add_subparsers(dest="command")
+    add_parsers(sub, client_factory)
+    return p

@@ -104,6 +104,9 @@ class Clock:
             self._ch.send("h %d" % self._hold)
         else:
             self._set(speed, int(hold[1:]))
+        if self.holding():
+            # a hold at or before now (run_for(0)) is reached already: say so, as no wait will
+            self._moved()
 
     def arm_watchdog(self, wdt):
         self._wdt = wdt
