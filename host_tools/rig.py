@@ -82,6 +82,20 @@ class SimRig:
     def back_pressure(self, base_kpa=None, drift_kpa_per_h=None):
         return self.call("back_pressure", base_kpa=base_kpa, drift_kpa_per_h=drift_kpa_per_h)
 
+    def sensor_fault(self, kind, value=0.0):
+        """stuck, open, noisy (value: noise sd kPa), offset (value: kPa), or none."""
+        return self.call("sensor_fault", kind=kind, value=value)
+
+    def lose_steps(self, fraction):
+        return self.call("lose_steps", fraction=fraction)
+
+    def supply(self, volts):
+        return self.call("supply", volts=volts)
+
+    def fault(self, name, active=True):
+        """A fault inside the firmware: planner_runaway, hang:<task>."""
+        return self.call("fault", name=name, active=active)
+
     def fill_reservoir(self, volume_ul):
         return self.call("fill_reservoir", volume_ul=volume_ul)
 

@@ -155,6 +155,10 @@ class Plant:
         self._r_eff = self._r
         self.motor_enabled = True
         self.steps_moved = self.steps_lost = self.steps_air = self.steps_ignored = 0
+        self.steps_slipped = 0
+        self._slip = 0.0          # fraction of steps the motor loses (a slipping or stalling drive)
+        self._slip_acc = 0.0
+        self._sensor_fault = None  # None, or ("stuck", reading), ("open", None), ("noisy", sd), ("offset", kpa)
 
         # Separate streams so the number of sensor reads cannot shift the cough schedule.
         self._cough_rng = random.Random(seed)
@@ -229,6 +233,13 @@ class Plant:
         dp = dv / self._c
         moved = 0
         for _ in range(n):
+            if self._slip:
+                # deterministic slipping: exactly `fraction` of the steps are lost, spread evenly
+                self._slip_acc += self._slip
+                if self._slip_acc >= 1.0:
+                    self._slip_acc -= 1.0
+                    self.steps_slipped += 1
+                    continue
             if self.reservoir_ul < dv:
                 self.steps_air += 1
             elif self._p >= self._stall:
@@ -275,6 +286,31 @@ class Plant:
         if drift_kpa_per_h is not None:
             self._drift = float(drift_kpa_per_h)
 
+    def lose_steps(self, t_ms, fraction):
+        """From now, the motor loses this fraction of its steps (0 stops the fault)."""
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"lost-step fraction must be in [0, 1], got {fraction!r}")
+        self._advance(t_ms)
+        self._slip, self._slip_acc = float(fraction), 0.0
+
+    SENSOR_FAULTS = ("none", "stuck", "open", "noisy", "offset")
+
+    def sensor_fault(self, t_ms, kind, value=0.0):
+        """Break the pressure sensor: stuck at its reading now, open (reads the top rail), noisy
+        (value = noise sd, kPa), offset (value kPa added); "none" repairs it."""
+        if kind not in self.SENSOR_FAULTS:
+            raise ValueError(f"sensor fault must be one of {', '.join(self.SENSOR_FAULTS)}, got {kind!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"sensor fault value must be finite, got {value!r}")
+        self._advance(t_ms)
+        if kind == "none":
+            self._sensor_fault = None
+        elif kind == "stuck":
+            self._sensor_fault = None
+            self._sensor_fault = ("stuck", self.read_pressure_kpa(t_ms))
+        else:
+            self._sensor_fault = (kind, float(value))
+
     def refill(self, t_ms, volume_ul):
         if not (math.isfinite(volume_ul) and volume_ul >= 0):
             raise ValueError(f"reservoir volume must be >= 0, got {volume_ul!r}")
@@ -287,7 +323,19 @@ class Plant:
         """The pressure sensor: true P plus offset and noise, quantized to one LSB, clamped to its range."""
         self._advance(t_ms)
         s = self._sensor
-        raw = self._p + s["offset_kpa"] + self._noise_rng.gauss(0.0, s["noise_kpa"])
+        fault = self._sensor_fault
+        noise, offset = s["noise_kpa"], s["offset_kpa"]
+        if fault is not None:
+            kind, value = fault
+            if kind == "stuck":
+                return value
+            if kind == "open":
+                return s["max_kpa"]
+            if kind == "noisy":
+                noise = value
+            elif kind == "offset":
+                offset += value
+        raw = self._p + offset + self._noise_rng.gauss(0.0, noise)
         lsb = s["lsb_kpa"]
         return min(max(round(raw / lsb) * lsb, 0.0), s["max_kpa"])
 
@@ -317,6 +365,8 @@ class Plant:
             "steps_lost": self.steps_lost,
             "steps_air": self.steps_air,
             "steps_ignored": self.steps_ignored,
+            "steps_slipped": self.steps_slipped,
+            "sensor_fault": None if self._sensor_fault is None else self._sensor_fault[0],
             "motor_enabled": self.motor_enabled,
             "occlusion": self._occ,
         }

@@ -8,6 +8,7 @@ physical world (the plant) and the world clock live here, so they outlive the bo
 import json
 import os
 import pty
+import re
 import selectors
 import signal
 import socket
@@ -36,6 +37,8 @@ _CRASH_LIMIT = 5
 # flash, but the unix port loads every .mpy into the heap (about 100 KB of it, measured the same
 # on the 64-bit unix port and the 32-bit WebAssembly port).
 SIM_HEAP_KB = 256
+_SUPPLY_V = 5.0                                 # USB power, until the rig drops it
+_FAULT_NAME = re.compile(r"^[a-z0-9_:]{1,32}$")
 
 class SimError(Exception):
     """A problem starting or running the simulated board, with a message for the user."""
@@ -87,6 +90,8 @@ class Supervisor:
         self._crashes = []
         self._rig_clients = {}
         self._stop = False
+        self.faults = set()      # firmware faults the rig injected (the board is told on connect)
+        self.supply_v = _SUPPLY_V
 
     @staticmethod
     def _read_board(path):
@@ -262,6 +267,8 @@ class Supervisor:
         self.board_conn = conn
         self._board_rbuf = b""
         self.sel.register(conn, selectors.EVENT_READ, self._on_board_msg)
+        for name in sorted(self.faults):
+            conn.sendall(b"X %s 1\n" % name.encode())
 
     def _on_board_msg(self, conn):
         data = conn.recv(65536)
@@ -292,6 +299,9 @@ class Supervisor:
             t = int(args[0])
             self._advance(t)
             self.board_conn.sendall(b"p %.4f\n" % self.plant.read_pressure_kpa(t))
+        elif tag == "V":
+            self._advance(int(args[0]))
+            self.board_conn.sendall(b"v %.3f\n" % self.supply_v)
         elif tag == "T":
             self._advance(int(args[0]))
         elif tag == "F":
@@ -449,6 +459,35 @@ class Supervisor:
     def rig_fill_reservoir(self, conn, rid, volume_ul):
         self.plant.refill(self.world_ms, float(volume_ul))
         return {}
+
+    def rig_sensor_fault(self, conn, rid, kind, value=0.0):
+        """Break the pressure sensor: stuck, open, noisy (value: noise kPa), offset (value: kPa); none repairs."""
+        self.plant.sensor_fault(self.world_ms, str(kind), float(value))
+        return {}
+
+    def rig_lose_steps(self, conn, rid, fraction):
+        self.plant.lose_steps(self.world_ms, float(fraction))
+        return {}
+
+    def rig_supply(self, conn, rid, volts):
+        volts = float(volts)
+        if not 0 <= volts <= 50:
+            raise ValueError("volts must be in [0, 50]")
+        self.supply_v = volts
+        return {"volts": volts}
+
+    def rig_fault(self, conn, rid, name, active=True):
+        """Inject (or remove) a fault inside the firmware, e.g. planner_runaway or hang:link."""
+        name = str(name)
+        if not _FAULT_NAME.match(name):
+            raise ValueError("a fault name is 1-32 characters of a-z, 0-9, _ and :")
+        if active:
+            self.faults.add(name)
+        else:
+            self.faults.discard(name)
+        if self.board_conn is not None:
+            self.board_conn.sendall(b"X %s %d\n" % (name.encode(), 1 if active else 0))
+        return {"faults": sorted(self.faults)}
 
     def rig_power_cut(self, conn, rid):
         self._kill()

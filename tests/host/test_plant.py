@@ -333,7 +333,7 @@ def test_state_is_json_serialisable_with_the_documented_keys():
     s = plant().state(0)
     assert set(s) == {
         "t_ms", "line_pressure_kpa", "back_pressure_kpa", "reservoir_ul", "outlet_ul", "scale_ul",
-        "steps_moved", "steps_lost", "steps_air", "steps_ignored", "motor_enabled", "occlusion",
+        "steps_moved", "steps_lost", "steps_air", "steps_ignored", "steps_slipped", "sensor_fault", "motor_enabled", "occlusion",
     }
     assert json.loads(json.dumps(s)) == s
 
@@ -399,3 +399,30 @@ def test_plant_refuses_invalid_params_and_step_size():
         Plant({"motor_stall_kpa": -5}, 1.0)
     with pytest.raises(ValueError):
         Plant({}, 0.0)
+
+
+def test_a_stuck_sensor_repeats_its_reading_while_the_line_pressure_moves():
+    plant = Plant(dict(PLANT_DEFAULTS), 0.1, seed=3)
+    plant.sensor_fault(0, "stuck")
+    stuck = plant.read_pressure_kpa(0)
+    plant.step(1000, 50)
+    assert plant.state(1001)["line_pressure_kpa"] > stuck + 5
+    assert plant.read_pressure_kpa(1001) == stuck
+    plant.sensor_fault(2000, "none")
+    assert plant.read_pressure_kpa(2000) != stuck
+
+
+def test_an_open_sensor_reads_its_top_rail_and_an_offset_shifts_every_reading():
+    plant = Plant(dict(PLANT_DEFAULTS), 0.1, seed=3)
+    plant.sensor_fault(0, "open")
+    assert plant.read_pressure_kpa(10) == PLANT_DEFAULTS["pressure_sensor"]["max_kpa"]
+    plant.sensor_fault(20, "offset", 30.0)
+    assert plant.read_pressure_kpa(30) > 30.0
+
+
+def test_lost_steps_move_no_fluid_and_are_counted():
+    plant = Plant(dict(PLANT_DEFAULTS), 0.1, seed=3)
+    plant.lose_steps(0, 0.25)
+    assert plant.step(10, 100) == 75
+    s = plant.state(20)
+    assert (s["steps_slipped"], s["steps_moved"], s["reservoir_ul"]) == (25, 75, 20000 - 7.5)

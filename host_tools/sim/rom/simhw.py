@@ -206,6 +206,7 @@ def init(chan_path, sim_ms, speed, hold_ms):
     global _channel, _clock
     _channel = Channel(chan_path)
     _clock = Clock(_channel, sim_ms, speed, hold_ms)
+    _channel.on("X", _on_fault)
 
 
 def channel():
@@ -246,3 +247,19 @@ def motor_steps(n):
 
 def read_pressure_kpa():
     return float(_channel.request("P %d" % _clock.sim_ms(), "p")[0])
+
+
+def read_supply_v():
+    return float(_channel.request("V %d" % _clock.sim_ms(), "v")[0])
+
+
+_faults = {}
+
+
+def _on_fault(args):
+    _faults[args[0]] = args[1] == "1"
+
+
+def fault_active(name):
+    """A fault the rig injected into the firmware (planner_runaway, hang:<task>...)."""
+    return _faults.get(name, False)
