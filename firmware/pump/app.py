@@ -5,14 +5,14 @@ from pump.errors import PumpError, BAD_STATE
 from pump.controller import Controller, RUNNING
 from pump.commands import COMMANDS
 from pump.protocol import LineReader, handle, encode, event
+from pump.safety import Safety
 import pump.program_commands  # noqa: F401  (registers the program and bolus commands)
+import pump.safety_commands  # noqa: F401  (registers alarms, acknowledge, silence, refill)
 
 SERVICE_FLAG = "service.flag"   # main.py sees it after the reset and stays in the REPL
 _IDLE_MS = 500                   # input and the watchdog are serviced at least this often
 LIBRARY_FILE = "drugs.json"      # the drug library, deployed beside board.json
-
-HIGH = "high"                    # alarm priorities (IEC 60601-1-8): a high alarm stops delivery
-MEDIUM = "medium"
+RUNAWAY_FAULT = "planner_runaway"   # rig fault: the planner asks for a full burst every pass
 
 
 def _read_build():
@@ -37,7 +37,8 @@ class App:
         self.reset_cause = board.system.reset_cause()
         self._wdt = None
         self._library = library
-        self.alarms = {}         # name -> priority, while active
+        self.safety = Safety(self)
+        self.faults = board.faults   # a rig's fault switches (the sim board's), else None
         self.wall_offset = None  # local wall-clock ms minus board ms, once a host has told us
         self.upload = None       # the program being received, part by part
         self.pending = None      # (program, digest) reviewed and waiting for confirmation
@@ -53,30 +54,26 @@ class App:
     def wall_ms(self, now):
         return None if self.wall_offset is None else now + self.wall_offset
 
-    def raise_alarm(self, name, priority):
-        if name in self.alarms:
-            return
-        self.alarms[name] = priority
-        self.send_event("alarm", {"name": name, "priority": priority, "active": True})
-        if priority == HIGH and self.ctl.state == RUNNING:
-            self.stop()
-
-    def clear_alarm(self, name):
-        if self.alarms.pop(name, None) is not None:
-            self.send_event("alarm", {"name": name, "active": False})
-
     def high_alarm(self):
-        for name in self.alarms:
-            if self.alarms[name] == HIGH:
-                return True
-        return False
+        return self.safety.high_alarm()
+
+    def stop_for_alarm(self):
+        if self.ctl.state == RUNNING:
+            self.stop()
 
     def check_reservoir(self):
         ctl = self.ctl
         if ctl.low():
-            self.raise_alarm("reservoir_low", MEDIUM)
+            self.safety.raise_alarm("reservoir_low")
         if ctl.empty():
-            self.raise_alarm("reservoir_empty", HIGH)
+            self.safety.raise_alarm("reservoir_empty")
+
+    def guard_follow(self):
+        """Point the over-delivery guard at what is being delivered now."""
+        if self.ctl.program is not None:
+            self.safety.follow_program(self.ctl.program)
+        else:
+            self.safety.follow_rate(self.ctl.rate_nl_h)
 
     def now(self):
         return self.board.clock.now_ms()
@@ -89,16 +86,17 @@ class App:
 
     def start(self):
         if self.high_alarm():
-            raise PumpError(BAD_STATE, "high alarm active (%s): clear its cause before starting"
-                            % ", ".join(sorted(self.alarms)))
+            raise PumpError(BAD_STATE, "high alarm active (%s): clear its cause and acknowledge it "
+                            "(pumpctl alarms --ack CODE) before starting" % ", ".join(self.safety.codes()))
         now = self.now()
         self.ctl.start(now, self.wall_ms(now))
-        self.board.motor.enable()
+        self.guard_follow()
+        self.safety.motor.enable()
         self.send_event("state", {"state": self.ctl.state})
 
     def stop(self):
         self.ctl.stop(self.now())
-        self.board.motor.disable()
+        self.safety.motor.disable()
         self.send_event("state", {"state": self.ctl.state})
 
     def enter_service(self):
@@ -112,7 +110,7 @@ class App:
         now = self.now()
         s = {"state": ctl.state, "mode": ctl.mode, "rate_ul_h": ctl.rate_nl_h / 1000,
              "delivered_ul": ctl.delivered_ul(), "reservoir_ul": ctl.reservoir_ul(),
-             "steps": ctl.steps, "alarms": sorted(self.alarms), "uptime_s": now / 1000,
+             "steps": ctl.steps, "alarms": self.safety.codes(), "uptime_s": now / 1000,
              "reset_cause": self.reset_cause}
         if ctl.program is not None:
             s["rate_ul_h"] = ctl.rate_now_nl_h(now) / 1000
@@ -145,16 +143,34 @@ class App:
         board.motor.disable()
         self._wdt = board.system.watchdog(self.cfg["limits"]["watchdog_ms"])
         self.send_event("boot", {"reset_cause": self.reset_cause, "board": self.cfg["name"]})
+        if self.reset_cause == "watchdog":
+            # policy: the pump comes back stopped, and stays so until this is acknowledged;
+            # nothing missed is made up (the planner skips what fell due while stopped)
+            self.safety.raise_alarm("watchdog_reset", "the watchdog reset the board: a task "
+                                    "stopped checking in or an invariant broke")
+            self.safety.condition_gone("watchdog_reset")   # an event, not a state: it latches
         clock = board.clock
         ctl = self.ctl
+        safety = self.safety
+        faults = self.faults
         while True:
-            n = ctl.due(clock.now_ms())
-            if n:
-                board.motor.step(n)
-                ctl.taken(n)
-                self.check_reservoir()
-            busy = self._serve_link()
-            self._wdt.feed()
+            now = clock.now_ms()
+            if faults is None or not faults.active("hang:control"):
+                n = ctl.due(now)
+                if faults is not None and faults.active(RUNAWAY_FAULT) and ctl.state == RUNNING:
+                    n = ctl.max_burst   # a planner gone wrong: only the guard stands in the way
+                if n and safety.motor.step(n):
+                    ctl.taken(n)
+                    self.check_reservoir()
+                safety.check_in("control", now)
+            busy = False
+            if faults is None or not faults.active("hang:link"):
+                busy = self._serve_link()
+                safety.check_in("link", now)
+            now = clock.now_ms()
+            safety.poll(now)
+            if safety.may_feed(now):
+                self._wdt.feed()
             if busy:
                 continue  # more input may be waiting; due steps are checked first on every pass
             now = clock.now_ms()

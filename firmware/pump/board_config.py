@@ -4,6 +4,7 @@ import errno
 import json
 
 from pump.errors import ConfigError
+from pump.occlusion import DEFAULTS as _OCCLUSION
 from pump.schema import validate
 
 # board.json is read whole into RAM: refuse anything that could not be a sane board file
@@ -25,6 +26,29 @@ def _role(required):
 
 _LIMIT = 100000  # upper bound of every rate, speed and volume field
 
+
+def _occ(kind, **bounds):
+    # every occlusion setting is optional: its default lives beside the detectors that use it
+    bounds["type"] = kind
+    return bounds
+
+
+_OCC_FIELDS = {
+    "threshold_kpa": _occ("num", gt=0, le=2000),
+    "threshold_sample_ms": _occ("int", ge=100, le=60000),
+    "line_tau_s": _occ("num", gt=0, le=600),
+    "pulse_kpa_per_ul": _occ("num", gt=0, le=10000),
+    "tolerate_r_factor": _occ("num", ge=1, le=10000),
+    "alarm_after_ul": _occ("num", gt=0, le=1000),
+    "drift_allowance_kpa_per_h": _occ("num", ge=0, le=1000),
+    "noise_margin_kpa": _occ("num", ge=0, le=100),
+    "sample_ms": _occ("int", ge=100, le=60000),
+    "idle_sample_ms": _occ("int", ge=100, le=600000),
+    "idle_hold_s": _occ("int", ge=0, le=604800),
+}
+for _k in _OCC_FIELDS:
+    _OCC_FIELDS[_k]["default"] = _OCCLUSION[_k]
+
 BOARD = {"type": "obj", "fields": {
     "name": {"type": "str", "min_len": 1, "max_len": 32, "required": True},
     "description": {"type": "str", "max_len": 200, "default": ""},
@@ -35,6 +59,8 @@ BOARD = {"type": "obj", "fields": {
         "pressure": _role(False),
         "clock": _role(True),
         "link": _role(False),
+        "supply": _role(False),     # supply or battery voltage monitor
+        "faults": _role(False),     # fault switches a rig can flip (the sim board's only)
     }},
     # pin names are data (GP5, "X1", 23...): any int or short string, the drivers check them
     "pins": {"type": "map", "max_len": 64, "key_max_len": 32, "default": {},
@@ -51,6 +77,9 @@ BOARD = {"type": "obj", "fields": {
         "reservoir_ul": {"type": "num", "gt": 0, "le": _LIMIT, "required": True},
         "watchdog_ms": {"type": "int", "ge": 100, "le": WATCHDOG_MAX_MS, "default": 5000},
     }},
+    # the occlusion detectors' line model and alarm settings (pump/occlusion.py says how to
+    # measure them); absent, the defaults, which fit the sim board's line
+    "occlusion": {"type": "obj", "fields": _OCC_FIELDS, "default": dict(_OCCLUSION)},
     # the simulator owns the plant model and validates it itself
     "plant": {"type": "free"},
 }}

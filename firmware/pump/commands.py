@@ -39,6 +39,8 @@ def stop(app, args):
 @_cmd("set_rate", "clinician", {"rate_ul_h": {"type": "num", "ge": 0, "required": True}})
 def set_rate(app, args):
     app.ctl.set_rate(app.now(), args["rate_ul_h"])
+    if app.ctl.state == RUNNING:
+        app.guard_follow()
     return app.status()
 
 

@@ -22,6 +22,7 @@ class Controller:
         self.rate_nl_h = 0
         self.steps = 0
         self.reservoir_pl = ul_to_pl(reservoir_ul)
+        self.fill_pl = self.reservoir_pl   # the volume at the last fill, for refill reconciliation
         self.low_pl = 0
         self.program = None
         self.delivery = None   # the program's planner, created at the first start after apply
@@ -54,10 +55,13 @@ class Controller:
         """Make `program` the therapy; a running pump switches to it at once, from its start."""
         self.program = program
         self.delivery = None
-        self.reservoir_pl = program.volume_nl * 1000
+        self.refill(program.volume_nl * 1000)
         self.low_pl = program.low_nl * 1000
         if self.state == RUNNING:
             self._begin_program(now_ms, wall_ms)
+
+    def refill(self, volume_pl):
+        self.reservoir_pl = self.fill_pl = volume_pl
 
     def clear_program(self):
         if self.state == RUNNING:

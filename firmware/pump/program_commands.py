@@ -100,9 +100,13 @@ def program_confirm(app, args):
     app.pending = None
     app.ctl.apply_program(now, program, args["time_ms"])
     app.program_digest = d
-    # a program sets the reservoir volume, as a refill does: stale reservoir alarms go
-    app.clear_alarm("reservoir_low")
-    app.clear_alarm("reservoir_empty")
+    if app.ctl.state == RUNNING:
+        app.guard_follow()
+    # a program sets the reservoir volume, as a refill does: the clinician who confirms it has
+    # dealt with the reservoir alarms, so they are acknowledged and their causes re-checked
+    for code in ("reservoir_low", "reservoir_empty"):
+        app.safety.ack(code)
+        app.safety.condition_gone(code)
     app.check_reservoir()
     app.send_event("program", {"digest": d, "name": program.name})
     return app.status()
@@ -151,6 +155,9 @@ def _request_bolus(app, kind, bolus):
         raise PumpError(BAD_STATE, "no bolus while the pump is not delivering a program")
     t = app.now() - ctl.t0
     reply = ctl.delivery.request_bolus(kind, t, bolus, app.high_alarm(), ctl.reservoir_pl // 1000)
+    if kind == "clinician":
+        # a clinician bolus has no daily count the guard could know: it is told of each one
+        app.safety.grant_bolus(bolus.volume_nl, bolus.duration_ms)
     app.send_event("bolus", reply)
     return reply
 

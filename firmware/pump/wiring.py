@@ -6,13 +6,15 @@ from pump.errors import ConfigError
 class Board:
     """The hardware of one board: its config and one driver per role."""
 
-    def __init__(self, cfg, motor, clock, link, pressure, system):
+    def __init__(self, cfg, motor, clock, link, pressure, system, supply=None, faults=None):
         self.cfg = cfg
         self.motor = motor
         self.clock = clock
         self.link = link
         self.pressure = pressure
         self.system = system
+        self.supply = supply
+        self.faults = faults
 
     def safe_state(self):
         # Every actuator's safe state, each tried even if another fails.
@@ -36,11 +38,15 @@ def build_board(path="board.json"):
     cfg = load_board(path)
     drivers = cfg["drivers"]
     link_spec = drivers.get("link", {"kind": "stdio"})
-    pressure = load_driver("pressure", drivers["pressure"], cfg) if "pressure" in drivers else None
+    optional = {}
+    for role in ("pressure", "supply", "faults"):
+        optional[role] = load_driver(role, drivers[role], cfg) if role in drivers else None
     from drivers.machine_system import MachineSystem
     return Board(cfg,
                  motor=load_driver("motor", drivers["motor"], cfg),
                  clock=load_driver("clock", drivers["clock"], cfg),
                  link=load_driver("link", link_spec, cfg),
-                 pressure=pressure,
-                 system=MachineSystem())
+                 pressure=optional["pressure"],
+                 system=MachineSystem(),
+                 supply=optional["supply"],
+                 faults=optional["faults"])

@@ -82,7 +82,7 @@ class FakeMotor:
         self.enabled = False
         self.calls = []
         self.steps = 0
-        self.bursts = []      # (now_ms or None, n) per step() call
+        self.bursts = []      # (now_ms or None, n) per step() call; None stops recording steps
 
     def enable(self):
         self.enabled = True
@@ -93,8 +93,10 @@ class FakeMotor:
         self.calls.append("disable")
 
     def step(self, n):
-        self.calls.append(("step", n))
         self.steps += n
+        if self.bursts is None:
+            return    # a long run: keep the count only, not a record of every call
+        self.calls.append(("step", n))
         self.bursts.append((self.clock.now_ms() if self.clock else None, n))
 
 
@@ -148,7 +150,7 @@ class FakeWatchdog:
 
 
 class FakeSystem:
-    def __init__(self, cause="watchdog", on_feed=None, on_reset=None):
+    def __init__(self, cause="power_on", on_feed=None, on_reset=None):
         self.cause = cause
         self.on_feed = on_feed
         self.on_reset = on_reset

@@ -163,10 +163,11 @@ def test_commands_returns_the_command_table():
     table = result(app, "commands")["commands"]
     assert table == COMMANDS.describe()
     by_name = dict([(c["name"], c) for c in table])
-    assert sorted(by_name) == ["bolus_clinician", "bolus_demand", "commands", "hello",
+    assert sorted(by_name) == ["alarm_ack", "alarm_silence", "alarms", "bolus_clinician",
+                               "bolus_demand", "commands", "hello",
                                "program_begin", "program_clear", "program_confirm", "program_get",
-                               "program_part", "program_review", "program_summary", "service",
-                               "set_rate", "start", "status", "stop"]
+                               "program_part", "program_review", "program_summary", "refill",
+                               "service", "set_rate", "start", "status", "stop"]
     assert by_name["bolus_demand"]["role"] == "patient"
     assert by_name["program_confirm"]["role"] == "clinician"
     assert by_name["set_rate"] == {"name": "set_rate", "role": "clinician", "args": ["rate_ul_h"]}

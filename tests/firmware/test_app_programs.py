@@ -72,8 +72,7 @@ def run(app, ms, tick=1000):
     while clock.t < end:
         clock.t += tick
         n = app.ctl.due(clock.t)
-        if n:
-            app.board.motor.step(n)
+        if n and app.safety.motor.step(n):
             app.ctl.taken(n)
             app.check_reservoir()
 
@@ -189,9 +188,10 @@ def test_the_reservoir_raises_low_then_empty_and_empty_stops_delivery():
     load(app, doc)
     ok(app, "start")
     run(app, MS_PER_H // 2 + 1000)
-    assert "reservoir_low" in app.alarms and "reservoir_empty" not in app.alarms
+    assert app.safety.codes() == ["reservoir_low"]
     run(app, MS_PER_H // 2 + 1000)
-    assert app.alarms.get("reservoir_empty") == "high"
+    assert app.safety.codes() == ["reservoir_empty", "reservoir_low"]
+    assert app.safety.high_alarm()
     assert app.ctl.state == "stopped" and app.board.motor.steps == 10000
     e = refused(app, "start")
     assert e["code"] == "bad_state" and "reservoir_empty" in e["message"], e

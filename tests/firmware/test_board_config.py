@@ -211,6 +211,48 @@ def test_names_the_document_when_it_is_not_an_object():
     assert only_problem([1, 2]) == ("board.json", "must be an object, got a list")
 
 
+# ---- the occlusion section -----------------------------------------------------------------
+
+def test_fills_every_occlusion_setting_when_the_section_is_absent():
+    from pump.occlusion import DEFAULTS
+    assert parse_board(minimal())["occlusion"] == DEFAULTS
+
+
+def test_fills_the_occlusion_settings_a_board_leaves_out():
+    from pump.occlusion import DEFAULTS
+    b = minimal()
+    b["occlusion"] = {"line_tau_s": 3.5, "pulse_kpa_per_ul": 0.8}
+    occ = parse_board(b)["occlusion"]
+    assert occ["line_tau_s"] == 3.5 and occ["pulse_kpa_per_ul"] == 0.8
+    assert occ["threshold_kpa"] == DEFAULTS["threshold_kpa"]
+    assert sorted(occ) == sorted(DEFAULTS)
+
+
+def test_refuses_an_unknown_occlusion_key_with_its_path():
+    b = minimal()
+    b["occlusion"] = {"stallguard": True}
+    path, msg = only_problem(b)
+    assert path == "occlusion.stallguard" and msg.startswith("unknown key"), (path, msg)
+
+
+def test_refuses_occlusion_settings_out_of_bounds_with_their_paths():
+    b = minimal()
+    b["occlusion"] = {"line_tau_s": 0, "tolerate_r_factor": 0.5, "sample_ms": 20.5}
+    problems = problems_of(b)
+    assert problems == [("occlusion.line_tau_s", "must be > 0, got 0"),
+                        ("occlusion.sample_ms", "must be an int, got float 20.5"),
+                        ("occlusion.tolerate_r_factor", "must be >= 1, got 0.5")], problems
+
+
+def test_the_sim_boards_occlusion_model_matches_its_plant():
+    # the detectors' line is the plant's line: tau = R * C and one uL raises the pressure 1 / C
+    board = load_board(SIM_BOARD)
+    occ, plant = board["occlusion"], board["plant"]
+    c, r = plant["compliance_ul_per_kpa"], plant["resistance_kpa_s_per_ul"]
+    assert abs(occ["line_tau_s"] - r * c) < 1e-9, (occ["line_tau_s"], r * c)
+    assert abs(occ["pulse_kpa_per_ul"] - 1.0 / c) < 1e-9, (occ["pulse_kpa_per_ul"], 1.0 / c)
+
+
 # ---- reading the file ----------------------------------------------------------------------
 
 def _write_tmp(text):

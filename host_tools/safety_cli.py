@@ -1,0 +1,60 @@
+"""pumpctl alarms and pumpctl refill: list, acknowledge and silence alarms; record a refill."""
+import sys
+
+
+def format_alarms(reply):
+    alarms = reply.get("alarms") or []
+    if not alarms:
+        return "no alarms"
+    lines = []
+    for a in alarms:
+        flags = [f for f in ("latched", "acknowledged") if a.get(f)]
+        if not a.get("condition", True):
+            flags.append("cause cleared")
+        lines.append("%-7s %-22s %s%s" % (a["priority"].upper(), a["code"], a.get("message", ""),
+                                          (" [%s]" % ", ".join(flags)) if flags else ""))
+        if a.get("detail"):
+            lines.append("        %s" % a["detail"])
+        if a.get("hint"):
+            lines.append("        what to do: %s" % a["hint"])
+    ann = reply.get("annunciation") or {}
+    if ann.get("silenced"):
+        lines.append("silenced: annunciation resumes on its own within 2 minutes")
+    return "\n".join(lines)
+
+
+def cmd_alarms(args, client_factory):
+    with client_factory(args) as c:
+        if args.ack:
+            c.request("alarm_ack", code=args.ack)
+        if args.silence:
+            c.request("alarm_silence")
+        reply = c.request("alarms")
+    print(format_alarms(reply))
+    return 0
+
+
+def cmd_refill(args, client_factory):
+    with client_factory(args) as c:
+        r = c.request("refill", volume_ml=args.volume_ml, residual_ml=args.residual_ml)
+    print("refilled to %s mL; residual expected %.3f mL, measured %.3f mL (%+.1f%% of the volume "
+          "delivered since the last fill)" % (args.volume_ml, r["expected_ml"], r["measured_ml"],
+                                              r["discrepancy_pct"]))
+    if r.get("alarm"):
+        print("ALARM reservoir_discrepancy: the difference is beyond %s%%: check for over- or "
+              "under-infusion before going on" % r["limit_pct"], file=sys.stderr)
+        return 3
+    return 0
+
+
+def add_parsers(sub, client_factory):
+    s = sub.add_parser("alarms", help="list the pump's alarms; acknowledge or silence them")
+    s.add_argument("--ack", metavar="CODE", help="acknowledge an alarm (a high alarm latches until then)")
+    s.add_argument("--silence", action="store_true", help="mute annunciation (reverts within 2 minutes)")
+    s.set_defaults(func=lambda a: cmd_alarms(a, client_factory))
+
+    s = sub.add_parser("refill", help="record a refill: the residual aspirated and the new volume")
+    s.add_argument("--residual-ml", type=float, required=True,
+                   help="volume aspirated from the reservoir before filling (measured)")
+    s.add_argument("--volume-ml", type=float, required=True, help="volume in the reservoir after filling")
+    s.set_defaults(func=lambda a: cmd_refill(a, client_factory))

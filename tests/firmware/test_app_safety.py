@@ -1,0 +1,166 @@
+# The guards through the app: watchdog feeding, the over-delivery guard, alarms, refill reconciliation.
+
+import json
+
+from pump.app import App
+from pump.safety import TASK_MAX_MS
+from pump.wiring import Board
+
+from fakes import (Escape, FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library,
+                   expect_raises)
+
+
+class FakeFaults:
+    """The rig's fault switches, as drivers/sim_faults.py offers them."""
+
+    def __init__(self, *names):
+        self.on = set(names)
+
+    def active(self, name):
+        return name in self.on
+
+
+def make_app(faults=None, cause="power_on"):
+    clock = FakeClock()
+    board = Board(board_cfg(), motor=FakeMotor(clock), clock=clock, link=FakeLink(),
+                  pressure=None, system=FakeSystem(cause=cause), faults=faults)
+    board.motor.bursts = None     # runs here are hours long: count steps, do not log each one
+    return App(board, drug_library())
+
+
+def ask(app, cmd, args=None):
+    req = {"id": 1, "cmd": cmd}
+    if args is not None:
+        req["args"] = args
+    app.board.link.queue(json.dumps(req).encode() + b"\n")
+    app._serve_link()
+    return app.board.link.take()[-1]
+
+
+def ok(app, cmd, args=None):
+    r = ask(app, cmd, args)
+    assert r["ok"] is True, r
+    return r["result"]
+
+
+def run_loop(app, end_ms):
+    """Run the real main loop until board time reaches end_ms; return the times of each feed."""
+    clock = app.board.clock
+    feeds = []
+    sys_ = app.board.system
+
+    def on_feed():
+        feeds.append(clock.now_ms())
+
+    def on_wait(timeout_ms, ready):
+        if clock.t >= end_ms:
+            raise Escape()
+        clock.t += timeout_ms
+        return False
+    sys_.on_feed = on_feed
+    clock.wait = on_wait
+    expect_raises(Escape, app.run)
+    return feeds
+
+
+def test_the_watchdog_is_not_fed_once_a_task_stops_checking_in():
+    faults = FakeFaults()
+    app = make_app(faults)
+    feeds = run_loop(app, 10000)
+    assert feeds and feeds[-1] >= 9500
+    faults.on.add("hang:link")
+    later = run_loop(app, 20000)
+    assert later, "fed until the link task is overdue"
+    assert max(later) <= 10000 + TASK_MAX_MS + 500, later[-3:]
+
+
+def test_a_watchdog_reset_raises_a_latched_high_alarm_and_start_waits_for_acknowledgement():
+    app = make_app(cause="watchdog")
+    run_loop(app, 1000)
+    assert app.safety.codes() == ["watchdog_reset"]
+    ok(app, "set_rate", {"rate_ul_h": 100})
+    r = ask(app, "start")
+    assert r["ok"] is False and "watchdog_reset" in r["error"]["message"], r
+    ok(app, "alarm_ack", {"code": "watchdog_reset"})
+    assert ok(app, "start")["state"] == "running"
+
+
+def test_a_runaway_planner_is_cut_by_the_guard_and_raises_over_delivery():
+    faults = FakeFaults()
+    app = make_app(faults)
+    ok(app, "set_rate", {"rate_ul_h": 100})
+    ok(app, "start")
+    run_loop(app, 60000)
+    normal = app.board.motor.steps
+    assert normal == 16                               # 100 uL/h for a minute, 0.1 uL steps
+    faults.on.add("planner_runaway")
+    run_loop(app, 120000)
+    motor = app.board.motor
+    assert "over_delivery" in app.safety.codes()
+    assert app.ctl.state == "stopped" and motor.enabled is False
+    # the guard counts what was commanded: at most its minute limit got through
+    limit = app.safety.guard.state()["limits"]["minute"]
+    assert motor.steps - normal <= limit + app.ctl.max_burst, (motor.steps, limit)
+    assert ask(app, "start")["ok"] is False
+    ok(app, "alarm_ack", {"code": "over_delivery"})
+    faults.on.discard("planner_runaway")
+    assert ok(app, "start")["state"] == "running"
+
+
+def test_alarms_are_listed_with_what_to_do_acknowledged_and_silenced_for_two_minutes():
+    app = make_app()
+    app.safety.raise_alarm("reservoir_low")
+    listed = ok(app, "alarms")
+    assert [a["code"] for a in listed["alarms"]] == ["reservoir_low"]
+    assert listed["alarms"][0]["hint"]
+    assert listed["annunciation"]["priority"] == "medium"
+    silenced = ok(app, "alarm_silence")
+    assert silenced["annunciation"]["buzzer"] is None
+    app.board.clock.t += 120001
+    assert ok(app, "alarms")["annunciation"]["buzzer"] is not None
+    r = ask(app, "alarm_ack", {"code": "no_such_alarm"})
+    assert r["ok"] is False and r["error"]["code"] == "bad_arg"
+
+
+def test_a_refill_whose_residual_differs_beyond_the_limit_raises_a_discrepancy_alarm():
+    app = make_app()
+    ok(app, "set_rate", {"rate_ul_h": 200})
+    ok(app, "start")
+    run_loop(app, 3600000)                            # 0.2 mL delivered from 20 mL
+    ok(app, "stop")
+    fine = ok(app, "refill", {"volume_ml": 20, "residual_ml": 19.81})  # 5% of 0.2 mL off
+    assert fine["alarm"] is False and abs(fine["expected_ml"] - 19.8) < 1e-9
+    assert app.safety.codes() == []
+    ok(app, "start")
+    run_loop(app, 2 * 3600000)
+    ok(app, "stop")
+    bad = ok(app, "refill", {"volume_ml": 20, "residual_ml": 19.75})  # 0.05 mL less: 25%
+    assert bad["alarm"] is True and bad["discrepancy_pct"] < -14.5
+    assert "reservoir_discrepancy" in app.safety.codes()
+
+
+class FakeSupply:
+    def __init__(self, volts):
+        self.volts = volts
+
+    def read_v(self):
+        return self.volts
+
+
+def test_a_falling_supply_raises_low_then_end_of_service_which_stops_delivery():
+    clock = FakeClock()
+    cfg = board_cfg()
+    cfg["drivers"]["supply"] = {"kind": "fake", "low_v": 4.6, "end_v": 4.3}
+    supply = FakeSupply(5.0)
+    app = App(Board(cfg, motor=FakeMotor(clock), clock=clock, link=FakeLink(), pressure=None,
+                    system=FakeSystem(), supply=supply), drug_library())
+    ok(app, "set_rate", {"rate_ul_h": 100})
+    ok(app, "start")
+    run_loop(app, 20000)
+    assert app.safety.codes() == []
+    supply.volts = 4.5
+    run_loop(app, 40000)
+    assert app.safety.codes() == ["supply_low"] and app.ctl.state == "running"
+    supply.volts = 4.2
+    run_loop(app, 60000)
+    assert "supply_end_of_service" in app.safety.codes() and app.ctl.state == "stopped"
