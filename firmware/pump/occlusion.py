@@ -37,9 +37,10 @@
 # a blocked one adds about a per step (spread over 5 tau_max at low rates; at high rates U grows
 # at the pump's own Q / C once the tolerated line would be full). Alarm at U >= alarm_after_ul / C.
 # Robust parts, and why:
-#   - noise: median of 3 readings sample_ms apart. The default alarm is twice the largest U that
-#     noise, coughs and drift produced in 30 simulated days (host_tools/bench_occlusion); on
-#     another line keep alarm_after_ul above 16 x sensor noise (kPa) x C;
+#   - noise: median of 3 readings sample_ms apart. The default alarm (0.8 kPa) is 1.8 x the
+#     largest U (0.45 kPa, 9 x the sensor noise) that noise, coughs and drift produced in 28 runs
+#     of 30 simulated days (host_tools/bench_occlusion); on another line keep alarm_after_ul
+#     above 16 x sensor noise (kPa) x C;
 #   - coughs, posture: the line follows a back-pressure spike with its own tau, so one spike can
 #     spoil several readings. A reading that rose more than the pump can have raised it since the
 #     last one (1.5 x the open model's drain, in case pulse_kpa_per_ul is set low, plus

@@ -1,0 +1,116 @@
+"""The guards on the board, proved with the rig's faults and judged by the scale and the alarms."""
+import subprocess
+import sys
+import time
+
+import pytest
+
+from host_tools.client import DeviceError
+
+UL_PER_STEP = 0.1
+
+
+@pytest.fixture
+def sim_only(on_sim):
+    if not on_sim:
+        pytest.skip("fault injection needs the simulated rig")
+
+
+def alarm_events(pump):
+    return [(e["data"]["name"], e["data"]["change"]) for e in pump.events if e.get("event") == "alarm"]
+
+
+def test_a_runaway_planner_is_cut_by_the_over_delivery_guard_within_a_minute(pump, rig, sim_only):
+    pump.request("set_rate", rate_ul_h=100)
+    rig.run_for(0)
+    pump.request("start")
+    rig.run_for(600)
+    before_fault = rig.scale_ul()
+    steps_before = rig.plant()["steps_moved"]
+    rig.fault("planner_runaway")
+    rig.run_for(60)
+    status = pump.request("status")
+    assert "over_delivery" in status["alarms"] and status["state"] == "stopped"
+    plant = rig.plant()
+    assert plant["motor_enabled"] is False
+    over_steps = plant["steps_moved"] - steps_before
+    rig.run_for(30)
+    over_ul = rig.scale_ul() - before_fault
+    # the guard's minute window: 100 uL/h allows 2 steps a minute plus its margin, and a burst
+    # of the motor's maximum (200) was commanded before the count caught up
+    assert over_steps <= 210, over_steps
+    assert abs(over_ul - over_steps * UL_PER_STEP) <= 2 * UL_PER_STEP
+    print("over-delivered before the cut: %d steps, %.1f uL on the scale" % (over_steps, over_ul))
+    rig.run_for(600)
+    assert rig.plant()["steps_moved"] == plant["steps_moved"]       # nothing more moved
+    with pytest.raises(DeviceError):
+        pump.request("start")
+    rig.fault("planner_runaway", active=False)
+    pump.request("alarm_ack", code="over_delivery")
+    assert pump.request("start")["state"] == "running"
+
+
+def test_a_hung_task_stops_the_watchdog_feed_and_the_board_comes_back_stopped_with_an_alarm(
+        board, pump, rig, sim_only):
+    pump.request("set_rate", rate_ul_h=500)
+    pump.request("start")
+    rig.run_for(60)
+    rig.fault("hang:link")
+    rig.run_for(20)                          # 2 s overdue + the 5 s watchdog, then a reboot
+    rig.fault("hang:link", active=False)
+    rig.run_for(5)
+    status = rig.status()
+    assert status["reset_cause"] == "watchdog", status
+    moved = rig.plant()["steps_moved"]
+    rig.run_for(600)
+    assert rig.plant()["steps_moved"] == moved   # it came back stopped: nothing, and no burst
+    s = pump.request("status")
+    assert s["state"] == "stopped" and s["reset_cause"] == "watchdog"
+    assert "watchdog_reset" in s["alarms"]
+    with pytest.raises(DeviceError):
+        pump.request("start")
+    pump.request("alarm_ack", code="watchdog_reset")
+    pump.request("set_rate", rate_ul_h=500)
+    assert pump.request("start")["state"] == "running"
+
+
+def test_a_refill_whose_residual_shows_lost_steps_raises_a_discrepancy(pump, rig, sim_only):
+    pump.request("set_rate", rate_ul_h=1000)
+    rig.lose_steps(0.3)                      # the drive slips: the computed reservoir lies
+    pump.request("start")
+    rig.run_for(3600)
+    pump.request("stop")
+    aspirated_ml = rig.plant()["reservoir_ul"] / 1000
+    r = pump.request("refill", volume_ml=20, residual_ml=aspirated_ml)
+    assert r["alarm"] is True and r["discrepancy_pct"] > 25, r
+    assert "reservoir_discrepancy" in pump.request("status")["alarms"]
+
+
+def test_a_dropping_supply_raises_low_then_end_of_service_which_stops_delivery(pump, rig, sim_only):
+    pump.request("set_rate", rate_ul_h=100)
+    pump.request("start")
+    rig.run_for(30)
+    assert pump.request("status")["alarms"] == []
+    rig.supply(4.5)
+    rig.run_for(11)
+    s = pump.request("status")
+    assert s["alarms"] == ["supply_low"] and s["state"] == "running"
+    rig.supply(4.0)
+    rig.run_for(11)
+    s = pump.request("status")
+    assert "supply_end_of_service" in s["alarms"] and s["state"] == "stopped"
+    assert ("supply_end_of_service", "raised") in alarm_events(pump)
+
+
+def test_pumpctl_alarms_lists_acknowledges_and_silences(board, pump, rig, sim_only):
+    rig.supply(4.5)
+    rig.run_for(11)
+    pump.close()
+    cli = [sys.executable, "-m", "host_tools.cli", "--port", board.link, "alarms"]
+    listed = subprocess.run(cli, capture_output=True, text=True, timeout=30)
+    assert listed.returncode == 0, listed.stderr
+    assert "MEDIUM" in listed.stdout and "supply_low" in listed.stdout and "what to do" in listed.stdout
+    silenced = subprocess.run(cli + ["--silence"], capture_output=True, text=True, timeout=30)
+    assert "silenced" in silenced.stdout, silenced.stdout
+    bad = subprocess.run(cli + ["--ack", "nope"], capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 3 and "Traceback" not in bad.stderr
