@@ -36,9 +36,9 @@ def test_a_runaway_planner_is_cut_by_the_over_delivery_guard_within_a_minute(pum
     over_steps = plant["steps_moved"] - steps_before
     rig.run_for(30)
     over_ul = rig.scale_ul() - before_fault
-    # the guard's minute window: 100 uL/h allows 2 steps a minute plus its margin, and a burst
-    # of the motor's maximum (200) was commanded before the count caught up
-    assert over_steps <= 210, over_steps
+    # the guard's minute window: 100 uL/h allows under 2 steps a minute, plus its margins
+    limit = 10
+    assert 0 < over_steps <= limit, over_steps
     assert abs(over_ul - over_steps * UL_PER_STEP) <= 2 * UL_PER_STEP
     print("over-delivered before the cut: %d steps, %.1f uL on the scale" % (over_steps, over_ul))
     rig.run_for(600)

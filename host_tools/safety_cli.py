@@ -8,7 +8,7 @@ def format_alarms(reply):
         return "no alarms"
     lines = []
     for a in alarms:
-        flags = [f for f in ("latched", "acknowledged") if a.get(f)]
+        flags = [f for f in ("latched", "acknowledged", "silenced") if a.get(f)]
         if not a.get("condition", True):
             flags.append("cause cleared")
         lines.append("%-7s %-22s %s%s" % (a["priority"].upper(), a["code"], a.get("message", ""),
@@ -18,8 +18,8 @@ def format_alarms(reply):
         if a.get("hint"):
             lines.append("        what to do: %s" % a["hint"])
     ann = reply.get("annunciation") or {}
-    if ann.get("silenced"):
-        lines.append("silenced: annunciation resumes on its own within 2 minutes")
+    if ann.get("silenced_ms", 0) > 0:
+        lines.append("silenced: the sound comes back on its own in %d s" % (ann["silenced_ms"] // 1000))
     return "\n".join(lines)
 
 

@@ -38,6 +38,7 @@ class App:
         self._wdt = None
         self._library = library
         self.safety = Safety(self)
+        self._step_ms = 1000 // self.ctl.max_burst or 1   # one step at the motor's top speed
         self.faults = board.faults   # a rig's fault switches (the sim board's), else None
         self.wall_offset = None  # local wall-clock ms minus board ms, once a host has told us
         self.upload = None       # the program being received, part by part
@@ -155,10 +156,11 @@ class App:
         faults = self.faults
         while True:
             now = clock.now_ms()
+            runaway = faults is not None and faults.active(RUNAWAY_FAULT) and ctl.state == RUNNING
             if faults is None or not faults.active("hang:control"):
                 n = ctl.due(now)
-                if faults is not None and faults.active(RUNAWAY_FAULT) and ctl.state == RUNNING:
-                    n = ctl.max_burst   # a planner gone wrong: only the guard stands in the way
+                if runaway:
+                    n = 1   # a planner gone wrong steps on and on: only the guard stands in the way
                 if n and safety.motor.step(n):
                     ctl.taken(n)
                     self.check_reservoir()
@@ -180,5 +182,7 @@ class App:
                 wait = nxt - now
                 if wait > _IDLE_MS:
                     wait = _IDLE_MS
+            if runaway and wait > self._step_ms:
+                wait = self._step_ms   # as fast as the motor may go
             if wait > 0:
                 clock.wait(wait, board.link.ready)

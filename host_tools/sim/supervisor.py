@@ -322,6 +322,8 @@ class Supervisor:
         elif tag == "K":
             self.kbd_intr = args[0] == "1"
         elif tag == "R":
+            if len(args) > 1:
+                self._advance(int(args[1]))
             self.log("board requested %s reset" % args[0])
             self.reset(args[0])
 

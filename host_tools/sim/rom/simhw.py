@@ -229,7 +229,8 @@ def request_reset(kind):
         sys.stdout.flush()
     except Exception:
         pass
-    _channel.send("R %s" % kind)
+    # with the time: a reset between time reports must not send the world back to the last one
+    _channel.send("R %s %d" % (kind, _clock.sim_ms()))
     halt()
 
 
