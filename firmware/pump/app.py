@@ -123,6 +123,8 @@ class App:
                 s["bolus"] = ctl.delivery.bolus_status(now - ctl.t0)
         if self.board.pressure is not None:
             s["pressure_kpa"] = self.board.pressure.read_kpa()
+            s["occlusion"] = self.safety.occlusion_state()
+            s["occlusion"]["released_ul"] = self.safety.released_ul
         sim_time = getattr(self.board.clock, "sim_time_s", None)
         if sim_time is not None:
             s["sim_time_s"] = sim_time()
@@ -163,6 +165,7 @@ class App:
                     n = 1   # a planner gone wrong steps on and on: only the guard stands in the way
                 if n and safety.motor.step(n):
                     ctl.taken(n)
+                    safety.on_steps(now, n)
                     self.check_reservoir()
                 safety.check_in("control", now)
             busy = False
@@ -170,6 +173,7 @@ class App:
                 busy = self._serve_link()
                 safety.check_in("link", now)
             now = clock.now_ms()
+            safety.sense(now)
             safety.poll(now)
             if safety.may_feed(now):
                 self._wdt.feed()
@@ -178,10 +182,11 @@ class App:
             now = clock.now_ms()
             nxt = ctl.next_due_ms(now)
             wait = _IDLE_MS
-            if nxt is not None:
+            if nxt is not None and nxt - now < wait:
                 wait = nxt - now
-                if wait > _IDLE_MS:
-                    wait = _IDLE_MS
+            nxt = safety.next_sample_ms(now)
+            if nxt is not None and nxt - now < wait:
+                wait = nxt - now
             if runaway and wait > self._step_ms:
                 wait = self._step_ms   # as fast as the motor may go
             if wait > 0:

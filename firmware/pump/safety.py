@@ -5,12 +5,20 @@
 from pump.alarms import AlarmSet, HIGH, TABLE, CLEARED, SILENCED, SILENCE_ENDED
 from pump.controller import RUNNING
 from pump.guard import GuardedMotor, RunawayGuard
+from pump.occlusion import detectors
 from pump.program_limits import board_cap
 from pump.tasks import TaskMonitor
 
 TASKS = ("control", "link")     # each must check in within TASK_MAX_MS for the watchdog to be fed
 TASK_MAX_MS = 2000
 SUPPLY_PERIOD_MS = 10000        # the supply is read this often (it changes slowly)
+# A sensor is stuck when this many readings in a row are identical while the pump delivers: a
+# live one's noise (about one LSB on the sim) repeats a value 30 times running about once in
+# 10^12 reads; at the model detector's 2 s sampling that is a minute.
+STUCK_READS = 30
+SENSOR_MAX_KPA = 400            # a reading at the top rail is an open (disconnected) sensor
+CLEARED_KPA = 0.3               # an occluded line has cleared when it is back this near its level...
+CLEARED_FRACTION = 0.2          # ...or within this fraction of what it held above it
 
 
 class Safety:
@@ -32,6 +40,16 @@ class Safety:
         self.supply_end_v = spec.get("end_v", 0)
         self.supply_v = None
         self._next_supply = now
+        # occlusion: both detectors always run, both are reported (none without a sensor)
+        self.pressure = board.pressure
+        self.detectors = detectors(cfg) if board.pressure is not None else ()
+        self._kpa_per_ul = cfg["occlusion"]["pulse_kpa_per_ul"]
+        self.sensor_max_kpa = cfg["drivers"].get("pressure", {}).get("max_kpa", SENSOR_MAX_KPA)
+        self.last_kpa = None
+        self._same = 0               # readings in a row equal to the last, with steps between
+        self._occluded_at = None     # (kpa, undelivered_ul) when the occlusion alarm was raised
+        self._open_kpa = None        # the line's level before the occlusion
+        self.released_ul = None      # the bolus an occlusion let go when it cleared
 
     # ---- alarms ------------------------------------------------------------------------------
 
@@ -92,6 +110,87 @@ class Safety:
 
     def grant_bolus(self, volume_nl, duration_ms):
         self.guard.grant(self.app.now(), volume_nl, duration_ms)
+
+    # ---- occlusion and the pressure sensor ---------------------------------------------------
+
+    def on_steps(self, now, n):
+        for d in self.detectors:
+            d.on_steps(now, n)
+
+    def next_sample_ms(self, now):
+        nxt = None
+        for d in self.detectors:
+            t = d.sample_due_ms(now)
+            if t is not None and (nxt is None or t < nxt):
+                nxt = t
+        if self._occluded_at is not None:
+            # watch an occluded line for it to clear, to measure what it lets go
+            t = now + 1000
+            nxt = t if nxt is None or t < nxt else nxt
+        return nxt
+
+    def sense(self, now):
+        """Read the pressure if a detector wants it now; raise occlusion or sensor alarms."""
+        nxt = self.next_sample_ms(now)
+        if nxt is None or nxt > now:
+            return
+        try:
+            kpa = self.pressure.read_kpa()
+        except OSError as e:
+            self.raise_alarm("pressure_sensor_fault", "cannot read the sensor: %s" % e)
+            return
+        self._check_sensor(kpa)
+        for d in self.detectors:
+            d.on_pressure(now, kpa)
+        if self._occluded_at is None:
+            # detectors stay occluded until acknowledged: a cleared, latched alarm is not new
+            held = [d for d in self.detectors if d.state()["occluded"]]
+            if held and not self.alarms.is_active("occlusion"):
+                self._occlusion(now, kpa, held)
+        else:
+            peak, und = self._occluded_at
+            if kpa > peak:
+                peak = kpa
+                self._occluded_at = (kpa, und)
+            held = peak - self._open_kpa
+            margin = CLEARED_FRACTION * held
+            if kpa <= self._open_kpa + (margin if margin > CLEARED_KPA else CLEARED_KPA):
+                # what the line held above its open level is what it lets go when it clears
+                self.released_ul = held / self._kpa_per_ul
+                self._occluded_at = None
+                self.app.send_event("occlusion_cleared", {"released_ul": self.released_ul})
+                self.condition_gone("occlusion")
+
+    def _occlusion(self, now, kpa, held):
+        names = []
+        for d in held:
+            s = d.state()
+            names.append("%s (%.2f uL held back: %s)" % (type(d).__name__, s["undelivered_ul"], s["reason"]))
+        self._open_kpa = self.detectors[0].state()["baseline_kpa"]
+        self._occluded_at = (kpa, held[0].state()["undelivered_ul"])
+        self.raise_alarm("occlusion", "; ".join(names))
+
+    def _check_sensor(self, kpa):
+        if kpa != self.last_kpa or self.app.ctl.state != RUNNING:
+            self._same = 0
+        else:
+            self._same += 1
+        self.last_kpa = kpa
+        if kpa >= self.sensor_max_kpa or kpa < -10:
+            self.raise_alarm("pressure_sensor_fault", "reading %.2f kPa is out of range: open or "
+                             "shorted sensor" % kpa)
+        elif self._same >= STUCK_READS:
+            self.raise_alarm("pressure_sensor_fault", "reading stuck at %.2f kPa for %d readings "
+                             "while delivering" % (kpa, self._same))
+        else:
+            self.condition_gone("pressure_sensor_fault")
+
+    def clear_occlusion(self, now):
+        for d in self.detectors:
+            d.clear(now)
+
+    def occlusion_state(self):
+        return dict([(type(d).__name__, d.state()) for d in self.detectors])
 
     # ---- supply ------------------------------------------------------------------------------
 

@@ -20,6 +20,8 @@ def alarm_ack(app, args):
     if code == "over_delivery":
         # acknowledging is the person's statement that the cause is found: the guard may arm again
         app.safety.guard.reset(app.now())
+    elif code == "occlusion":
+        app.safety.clear_occlusion(app.now())
     return app.safety.describe(app.now())
 
 
