@@ -34,6 +34,7 @@ deploy: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m host_tools.bench
+	$(BIN)/python -m host_tools.bench_occlusion
 
 clean:
 	rm -rf build .sim .pytest_cache

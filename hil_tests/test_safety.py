@@ -92,11 +92,11 @@ def test_a_dropping_supply_raises_low_then_end_of_service_which_stops_delivery(p
     rig.run_for(30)
     assert pump.request("status")["alarms"] == []
     rig.supply(4.5)
-    rig.run_for(11)
+    rig.run_for(31)
     s = pump.request("status")
     assert s["alarms"] == ["supply_low"] and s["state"] == "running"
     rig.supply(4.0)
-    rig.run_for(11)
+    rig.run_for(31)
     s = pump.request("status")
     assert "supply_end_of_service" in s["alarms"] and s["state"] == "stopped"
     assert ("supply_end_of_service", "raised") in alarm_events(pump)
@@ -104,7 +104,7 @@ def test_a_dropping_supply_raises_low_then_end_of_service_which_stops_delivery(p
 
 def test_pumpctl_alarms_lists_acknowledges_and_silences(board, pump, rig, sim_only):
     rig.supply(4.5)
-    rig.run_for(11)
+    rig.run_for(31)
     pump.close()
     cli = [sys.executable, "-m", "host_tools.cli", "--port", board.link, "alarms"]
     listed = subprocess.run(cli, capture_output=True, text=True, timeout=30)
@@ -145,3 +145,25 @@ def test_an_occlusion_is_caught_by_both_detectors_and_its_released_bolus_is_meas
     assert "occlusion" in s["alarms"]                    # latched until acknowledged
     pump.request("alarm_ack", code="occlusion")
     assert pump.request("start")["state"] == "running"
+
+
+def test_a_broken_pressure_sensor_raises_an_alarm_within_seconds_and_the_led_shows_it(pump, rig, sim_only):
+    pump.request("set_rate", rate_ul_h=500)
+    pump.request("start")
+    rig.run_for(30)
+    assert rig.status()["annunciation"] == {"led": "off", "buzzer": None}
+    rig.sensor_fault("open")
+    rig.run_for(5)
+    s = pump.request("status")
+    assert "pressure_sensor_fault" in s["alarms"] and s["state"] == "stopped", s
+    assert rig.status()["annunciation"] == {"led": "red_flash_fast", "buzzer": "burst_10"}
+
+
+def test_a_stuck_pressure_sensor_raises_an_alarm_within_about_a_minute(pump, rig, sim_only):
+    pump.request("set_rate", rate_ul_h=500)
+    pump.request("start")
+    rig.run_for(30)
+    rig.sensor_fault("stuck")
+    rig.run_for(90)
+    s = pump.request("status")
+    assert "pressure_sensor_fault" in s["alarms"] and s["state"] == "stopped", s

@@ -56,6 +56,8 @@ def measure(rate_ul_h=100.0):
                 flex_wall_s = time.perf_counter() - t
                 flex_steps = pump.request("status")["steps"] - steps
                 pump.request("stop")
+                pump.request("program_clear")
+                runaway = _runaway(pump, rig)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     return {"sim_s_per_wall_s_idle": round(idle, 1),
@@ -65,7 +67,23 @@ def measure(rate_ul_h=100.0):
             "wall_s_per_sim_day_delivering": round(SIM_DAY_S / delivering, 2),
             "flex_week_wall_s_per_sim_day": round(flex_wall_s, 2),
             "flex_week_vs_idle": round((SIM_DAY_S / flex_wall_s) / idle, 3),
-            "flex_week_steps_in_a_day": flex_steps}
+            "flex_week_steps_in_a_day": flex_steps,
+            "runaway_rate_ul_h": 100, "runaway_over_steps": runaway[0],
+            "runaway_over_ul_on_scale": runaway[1]}
+
+
+def _runaway(pump, rig):
+    """A planner fault stepping at the motor's top speed: what gets out before the guard cuts it."""
+    pump.request("set_rate", rate_ul_h=100)
+    pump.request("start")
+    rig.run_for(600)
+    steps, scale = rig.plant()["steps_moved"], rig.scale_ul()
+    rig.fault("planner_runaway")
+    rig.run_for(60)
+    over = rig.plant()["steps_moved"] - steps
+    rig.run_for(30)
+    rig.fault("planner_runaway", active=False)
+    return over, round(rig.scale_ul() - scale, 2)
 
 
 def _micropython(args, heap_kb):
@@ -137,6 +155,9 @@ def main():
     print("  48-step flex week with periodic boluses: %.2f wall s per sim day (%.2f x idle speed, %d steps)"
           % (results["flex_week_wall_s_per_sim_day"], results["flex_week_vs_idle"],
              results["flex_week_steps_in_a_day"]))
+    print("over-delivery guard, a planner fault stepping at 200 steps/s during 100 uL/h:")
+    print("  %d steps (%.2f uL on the scale) got out before the cut"
+          % (results["runaway_over_steps"], results["runaway_over_ul_on_scale"]))
     os.makedirs(paths.BUILD_DIR, exist_ok=True)
     out = os.path.join(paths.BUILD_DIR, "bench-results.json")
     with open(out, "w") as f:

@@ -15,6 +15,9 @@ class SimStepper:
         self.enabled = False
         simhw.motor_enable(False)
 
+    def safe_state(self):
+        self.disable()
+
     def step(self, n):
         simhw.motor_steps(n)
         self.steps_emitted += n

@@ -60,6 +60,7 @@ BOARD = {"type": "obj", "fields": {
         "clock": _role(True),
         "link": _role(False),
         "supply": _role(False),     # supply or battery voltage monitor
+        "annunciator": _role(False),  # alarm LED and buzzer
         "faults": _role(False),     # fault switches a rig can flip (the sim board's only)
     }},
     # pin names are data (GP5, "X1", 23...): any int or short string, the drivers check them

@@ -11,7 +11,7 @@ from pump.tasks import TaskMonitor
 
 TASKS = ("control", "link")     # each must check in within TASK_MAX_MS for the watchdog to be fed
 TASK_MAX_MS = 2000
-SUPPLY_PERIOD_MS = 10000        # the supply is read this often (it changes slowly)
+SUPPLY_PERIOD_MS = 30000        # the supply is read this often (it changes slowly)
 # A sensor is stuck when this many readings in a row are identical while the pump delivers: a
 # live one's noise (about one LSB on the sim) repeats a value 30 times running about once in
 # 10^12 reads; at the model detector's 2 s sampling that is a minute.
@@ -34,6 +34,9 @@ class Safety:
         self.tasks = TaskMonitor()
         for name in TASKS:
             self.tasks.add(name, TASK_MAX_MS, now)
+        self.annunciator = board.annunciator
+        self._shown = None
+        self._next_annunciate = now
         self.supply = board.supply
         spec = cfg["drivers"].get("supply", {})
         self.supply_low_v = spec.get("low_v", 0)
@@ -79,9 +82,22 @@ class Safety:
     def codes(self):
         return sorted([a["code"] for a in self.alarms.active()])
 
+    def annunciate(self, now):
+        """Drive the LED and buzzer from the alarms (only when what they show changes)."""
+        if self.annunciator is None:
+            return
+        a = self.alarms.annunciation(now)
+        shown = (a["led"], a["buzzer"])
+        if shown != self._shown:
+            self._shown = shown
+            self.annunciator.show(a["led"], a["buzzer"])
+
     def flush(self):
-        """Push every alarm change to the link as an event."""
-        for ev in self.alarms.changes():
+        """Push every alarm change to the link as an event, and to the LED and buzzer."""
+        changes = self.alarms.changes()
+        if changes:
+            self.annunciate(self.app.now())
+        for ev in changes:
             kind = ev["event"]
             self.app.send_event("alarm", {
                 "name": ev["code"], "priority": ev["priority"], "change": kind,
@@ -196,6 +212,11 @@ class Safety:
 
     def poll(self, now):
         """Slow checks, each at its own period (called every pass of the loop)."""
+        if now >= self._next_annunciate:
+            # a silence ends on its own: the sound must come back without any new event
+            self._next_annunciate = now + 1000
+            self.alarms.silenced_ms(now)      # ends an expired silence, queueing its event
+            self.flush()
         if self.supply is not None and now >= self._next_supply:
             self._next_supply = now + SUPPLY_PERIOD_MS
             self.check_supply(self.supply.read_v())
@@ -216,7 +237,7 @@ class Safety:
 
     def may_feed(self, now):
         """Feed the watchdog only while every task is on time and the core invariants hold."""
-        return not self.tasks.stale(now) and self.invariants_hold()
+        return self.tasks.all_on_time(now) and self.invariants_hold()
 
     def invariants_hold(self):
         ctl = self.app.ctl

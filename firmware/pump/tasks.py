@@ -18,6 +18,13 @@ class TaskMonitor:
     def check_in(self, name, now_ms):
         self._last[name] = now_ms
 
+    def all_on_time(self, now_ms):
+        """True while every task is within its bound (allocates nothing: it runs every pass)."""
+        for name in self._max_age:
+            if now_ms - self._last[name] > self._max_age[name]:
+                return False
+        return True
+
     def stale(self, now_ms):
         """Names of the tasks overdue now, sorted; empty when all is well."""
         out = []

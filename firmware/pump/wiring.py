@@ -6,7 +6,8 @@ from pump.errors import ConfigError
 class Board:
     """The hardware of one board: its config and one driver per role."""
 
-    def __init__(self, cfg, motor, clock, link, pressure, system, supply=None, faults=None):
+    def __init__(self, cfg, motor, clock, link, pressure, system, supply=None, faults=None,
+                 annunciator=None):
         self.cfg = cfg
         self.motor = motor
         self.clock = clock
@@ -15,13 +16,21 @@ class Board:
         self.system = system
         self.supply = supply
         self.faults = faults
+        self.annunciator = annunciator
 
     def safe_state(self):
-        # Every actuator's safe state, each tried even if another fails.
-        try:
-            self.motor.disable()
-        except Exception:
-            pass
+        # Every actuator's safe state, the motor first, each tried even if another fails.
+        for driver in (self.motor, self.annunciator):
+            if driver is None:
+                continue
+            try:
+                hook = getattr(driver, "safe_state", None)
+                if hook is not None:
+                    hook()
+                else:
+                    driver.disable()
+            except Exception:
+                pass
 
 
 def load_driver(role, spec, cfg):
@@ -39,7 +48,7 @@ def build_board(path="board.json"):
     drivers = cfg["drivers"]
     link_spec = drivers.get("link", {"kind": "stdio"})
     optional = {}
-    for role in ("pressure", "supply", "faults"):
+    for role in ("pressure", "supply", "faults", "annunciator"):
         optional[role] = load_driver(role, drivers[role], cfg) if role in drivers else None
     from drivers.machine_system import MachineSystem
     return Board(cfg,
@@ -49,4 +58,5 @@ def build_board(path="board.json"):
                  pressure=optional["pressure"],
                  system=MachineSystem(),
                  supply=optional["supply"],
-                 faults=optional["faults"])
+                 faults=optional["faults"],
+                 annunciator=optional["annunciator"])

@@ -92,6 +92,7 @@ class Supervisor:
         self._stop = False
         self.faults = set()      # firmware faults the rig injected (the board is told on connect)
         self.supply_v = _SUPPLY_V
+        self.annunciation = {"led": "off", "buzzer": None}   # what the board's LED and buzzer do
 
     @staticmethod
     def _read_board(path):
@@ -154,6 +155,7 @@ class Supervisor:
     # ---- the board process --------------------------------------------------------------
     def power_on(self, cause, boot="normal"):
         self.boots += 1
+        self.annunciation = {"led": "off", "buzzer": None}   # a booting board shows nothing yet
         self.last_cause = cause
         self.kbd_intr = False  # the ROM enables it around main.py and REPL code
         self.wdt_timeout_ms = None
@@ -299,6 +301,9 @@ class Supervisor:
             t = int(args[0])
             self._advance(t)
             self.board_conn.sendall(b"p %.4f\n" % self.plant.read_pressure_kpa(t))
+        elif tag == "A":
+            self._advance(int(args[0]))
+            self.annunciation = {"led": args[1], "buzzer": None if args[2] == "none" else args[2]}
         elif tag == "V":
             self._advance(int(args[0]))
             self.board_conn.sendall(b"v %.3f\n" % self.supply_v)
@@ -419,6 +424,7 @@ class Supervisor:
                 "powered": self.powered, "boots": self.boots,
                 "reset_cause": CAUSE_NAMES[self.last_cause], "link": self.link,
                 "flash": self.flash, "watchdog_ms": self.wdt_timeout_ms,
+                "annunciation": self.annunciation,
                 "plant": self.plant.state(self.world_ms)}
 
     def rig_scale(self, conn, rid):

@@ -3,7 +3,7 @@
 import json
 
 from pump.app import App
-from pump.safety import TASK_MAX_MS
+from pump.safety import SUPPLY_PERIOD_MS, TASK_MAX_MS
 from pump.wiring import Board
 
 from fakes import (Escape, FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library,
@@ -159,8 +159,44 @@ def test_a_falling_supply_raises_low_then_end_of_service_which_stops_delivery():
     run_loop(app, 20000)
     assert app.safety.codes() == []
     supply.volts = 4.5
-    run_loop(app, 40000)
+    run_loop(app, 20000 + SUPPLY_PERIOD_MS + 1000)
     assert app.safety.codes() == ["supply_low"] and app.ctl.state == "running"
     supply.volts = 4.2
-    run_loop(app, 60000)
+    run_loop(app, 20000 + 2 * SUPPLY_PERIOD_MS + 2000)
     assert "supply_end_of_service" in app.safety.codes() and app.ctl.state == "stopped"
+
+
+class FakeAnnunciator:
+    def __init__(self):
+        self.shown = []
+        self.safe = False
+
+    def show(self, led, buzzer):
+        self.shown.append((led, buzzer))
+
+    def safe_state(self):
+        self.safe = True
+
+
+def test_the_led_and_buzzer_follow_the_alarms_and_the_sound_returns_after_a_silence():
+    clock = FakeClock()
+    ann = FakeAnnunciator()
+    app = App(Board(board_cfg(), motor=FakeMotor(clock), clock=clock, link=FakeLink(), pressure=None,
+                    system=FakeSystem(), annunciator=ann), drug_library())
+    app.safety.raise_alarm("reservoir_empty")
+    assert ann.shown[-1] == ("red_flash_fast", "burst_10")
+    ok(app, "alarm_silence")
+    assert ann.shown[-1] == ("red_flash_fast", None)     # still seen, not heard
+    run_loop(app, 125000)
+    assert ann.shown[-1] == ("red_flash_fast", "burst_10")
+
+
+def test_a_fault_puts_every_actuator_in_its_safe_state_motor_first():
+    clock = FakeClock()
+    ann = FakeAnnunciator()
+    motor = FakeMotor(clock)
+    motor.enabled = True
+    board = Board(board_cfg(), motor=motor, clock=clock, link=FakeLink(), pressure=None,
+                  system=FakeSystem(), annunciator=ann)
+    board.safe_state()
+    assert motor.enabled is False and ann.safe is True

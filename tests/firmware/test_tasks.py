@@ -9,9 +9,9 @@ def test_a_task_that_stops_checking_in_is_reported_stale_after_its_bound():
     m.add("link", 2000, 0)
     m.check_in("control", 1500)
     m.check_in("link", 1500)
-    assert m.stale(3000) == []
+    assert m.stale(3000) == [] and m.all_on_time(3000)
     m.check_in("control", 3000)
-    assert m.stale(3501) == ["link"]
+    assert m.stale(3501) == ["link"] and not m.all_on_time(3501)
     assert m.stale(5001) == ["control", "link"]
 
 

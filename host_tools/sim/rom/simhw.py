@@ -250,6 +250,10 @@ def read_pressure_kpa():
     return float(_channel.request("P %d" % _clock.sim_ms(), "p")[0])
 
 
+def annunciate(led, buzzer):
+    _channel.send("A %d %s %s" % (_clock.sim_ms(), led, buzzer))
+
+
 def read_supply_v():
     return float(_channel.request("V %d" % _clock.sim_ms(), "v")[0])
 
