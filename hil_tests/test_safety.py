@@ -159,11 +159,11 @@ def test_a_broken_pressure_sensor_raises_an_alarm_within_seconds_and_the_led_sho
     assert rig.status()["annunciation"] == {"led": "red_flash_fast", "buzzer": "burst_10"}
 
 
-def test_a_stuck_pressure_sensor_raises_an_alarm_within_about_a_minute(pump, rig, sim_only):
+def test_a_stuck_pressure_sensor_raises_an_alarm_within_about_two_minutes(pump, rig, sim_only):
     pump.request("set_rate", rate_ul_h=500)
     pump.request("start")
     rig.run_for(30)
     rig.sensor_fault("stuck")
-    rig.run_for(90)
+    rig.run_for(150)                         # 30 identical readings 4 s apart
     s = pump.request("status")
     assert "pressure_sensor_fault" in s["alarms"] and s["state"] == "stopped", s

@@ -10,7 +10,9 @@ import pump.program_commands  # noqa: F401  (registers the program and bolus com
 import pump.safety_commands  # noqa: F401  (registers alarms, acknowledge, silence, refill)
 
 SERVICE_FLAG = "service.flag"   # main.py sees it after the reset and stays in the REPL
-_IDLE_MS = 500                   # input and the watchdog are serviced at least this often
+# the loop passes at least this often: input wakes it at once anyway, and the watchdog (5 s on
+# the sim board, never under 1 s) is fed many times within its timeout
+IDLE_MS = 1000
 LIBRARY_FILE = "drugs.json"      # the drug library, deployed beside board.json
 RUNAWAY_FAULT = "planner_runaway"   # rig fault: the planner asks for a full burst every pass
 
@@ -181,7 +183,7 @@ class App:
                 continue  # more input may be waiting; due steps are checked first on every pass
             now = clock.now_ms()
             nxt = ctl.next_due_ms(now)
-            wait = _IDLE_MS
+            wait = IDLE_MS
             if nxt is not None and nxt - now < wait:
                 wait = nxt - now
             nxt = safety.next_sample_ms(now)

@@ -12,6 +12,7 @@ MAX_FILE_BYTES = 8192
 
 # 8388 ms is the RP2040 watchdog maximum; other ports allow more, every board gets the strictest
 WATCHDOG_MAX_MS = 8388
+WATCHDOG_MIN_MS = 2000
 
 _KIND = {"type": "str", "min_len": 1, "max_len": 32, "required": True}
 
@@ -76,7 +77,8 @@ BOARD = {"type": "obj", "fields": {
         "max_volume_per_h_ul": {"type": "num", "gt": 0, "le": _LIMIT},
         "max_steps_per_s": {"type": "num", "gt": 0, "le": _LIMIT, "default": 200},
         "reservoir_ul": {"type": "num", "gt": 0, "le": _LIMIT, "required": True},
-        "watchdog_ms": {"type": "int", "ge": 100, "le": WATCHDOG_MAX_MS, "default": 5000},
+        # at least twice the app loop's longest idle pass (1 s), so an idle pump is fed in time
+        "watchdog_ms": {"type": "int", "ge": WATCHDOG_MIN_MS, "le": WATCHDOG_MAX_MS, "default": 5000},
     }},
     # the occlusion detectors' line model and alarm settings (pump/occlusion.py says how to
     # measure them); absent, the defaults, which fit the sim board's line

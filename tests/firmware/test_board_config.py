@@ -133,10 +133,10 @@ def test_refuses_a_watchdog_timeout_above_the_rp2040_maximum():
     assert parse_board(b)["limits"]["watchdog_ms"] == 8388
 
 
-def test_refuses_a_watchdog_timeout_below_100_ms_or_not_an_int():
+def test_refuses_a_watchdog_timeout_below_two_idle_passes_or_not_an_int():
     b = minimal()
-    b["limits"]["watchdog_ms"] = 99
-    assert only_problem(b) == ("limits.watchdog_ms", "must be >= 100, got 99")
+    b["limits"]["watchdog_ms"] = 1999
+    assert only_problem(b) == ("limits.watchdog_ms", "must be >= 2000, got 1999")
     b["limits"]["watchdog_ms"] = 1000.5
     assert only_problem(b) == ("limits.watchdog_ms", "must be an int, got float 1000.5")
 
