@@ -167,3 +167,39 @@ def test_a_stuck_pressure_sensor_raises_an_alarm_within_about_two_minutes(pump, 
     rig.run_for(150)                         # 30 identical readings 4 s apart
     s = pump.request("status")
     assert "pressure_sensor_fault" in s["alarms"] and s["state"] == "stopped", s
+
+
+def test_a_hung_control_task_also_resets_the_board_and_it_comes_back_stopped(board, pump, rig, sim_only):
+    pump.request("set_rate", rate_ul_h=500)
+    pump.request("start")
+    rig.run_for(30)
+    rig.fault("hang:control")
+    rig.run_for(20)
+    rig.fault("hang:control", active=False)
+    rig.run_for(5)
+    assert rig.status()["reset_cause"] == "watchdog"
+    s = pump.request("status")
+    assert s["state"] == "stopped" and "watchdog_reset" in s["alarms"]
+
+
+def test_an_empty_reservoir_moving_air_shows_at_the_refill(pump, rig, sim_only):
+    rig.fill_reservoir(100)                  # only 100 uL really there; the pump thinks 20 mL
+    pump.request("set_rate", rate_ul_h=1000)
+    pump.request("start")
+    rig.run_for(1800)                        # 500 uL commanded: the last 400 uL are air
+    pump.request("stop")
+    assert rig.plant()["steps_air"] > 3000
+    r = pump.request("refill", volume_ml=20, residual_ml=rig.plant()["reservoir_ul"] / 1000)
+    assert r["alarm"] is True and r["discrepancy_pct"] < -14.5, r
+
+
+def test_a_noisy_sensor_and_coughs_raise_no_occlusion_over_a_disturbed_day(pump, rig, sim_only):
+    pump.request("set_rate", rate_ul_h=100)
+    pump.request("start")
+    rig.sensor_fault("noisy", 0.1)           # twice the sim sensor's noise
+    rig.back_pressure(drift_kpa_per_h=1.0)
+    for hour in range(24):
+        rig.cough(5.0, 500)
+        rig.run_for(3600)
+    s = pump.request("status")
+    assert s["alarms"] == [] and s["state"] == "running", s

@@ -161,11 +161,13 @@ class App:
         while True:
             now = clock.now_ms()
             runaway = faults is not None and faults.active(RUNAWAY_FAULT) and ctl.state == RUNNING
+            stepped = False
             if faults is None or not faults.active("hang:control"):
                 n = ctl.due(now)
                 if runaway:
                     n = 1   # a planner gone wrong steps on and on: only the guard stands in the way
                 if n and safety.motor.step(n):
+                    stepped = True
                     ctl.taken(n)
                     safety.on_steps(now, n)
                     self.check_reservoir()
@@ -191,5 +193,9 @@ class App:
                 wait = nxt - now
             if runaway and wait > self._step_ms:
                 wait = self._step_ms   # as fast as the motor may go
+            if wait <= 0 and not stepped:
+                # steps are overdue yet none were taken (a hung or refused step): never spin,
+                # or a stuck task would keep the loop, and so the watchdog, alive forever
+                wait = 1
             if wait > 0:
                 clock.wait(wait, board.link.ready)

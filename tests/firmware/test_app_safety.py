@@ -200,3 +200,14 @@ def test_a_fault_puts_every_actuator_in_its_safe_state_motor_first():
                   system=FakeSystem(), annunciator=ann)
     board.safe_state()
     assert motor.enabled is False and ann.safe is True
+
+
+def test_a_hung_control_task_never_spins_the_loop_so_the_watchdog_goes_unfed():
+    faults = FakeFaults()
+    app = make_app(faults)
+    ok(app, "set_rate", {"rate_ul_h": 1000})
+    ok(app, "start")
+    run_loop(app, 5000)
+    faults.on.add("hang:control")
+    feeds = run_loop(app, 15000)        # would never return if overdue steps made the loop spin
+    assert feeds and max(feeds) <= 5000 + TASK_MAX_MS + 1000, feeds[-3:]
