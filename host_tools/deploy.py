@@ -172,7 +172,7 @@ def _write(transport, path, data):
     transport.exec(_COMMIT_SCRIPT % {"tmp": tmp, "dst": path})
 
 
-def _connect_repl(port, wait_s=15.0):
+def _connect_repl(port, wait_s=30.0):
     """Open the port and enter the raw REPL, waiting out a board that is still resetting."""
     deadline = time.monotonic() + wait_s
     last = None
