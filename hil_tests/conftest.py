@@ -7,7 +7,7 @@ import tempfile
 import pytest
 
 from host_tools.client import PumpClient
-from host_tools.deploy import deploy
+from host_tools.deploy import DeployError, deploy
 from host_tools.rig import SimRig
 from host_tools.sim.launch import SimProcess
 
@@ -30,6 +30,12 @@ def pytest_runtest_makereport(item, call):
 def _show_logs_if_failed(request, home):
     if not getattr(request.node, "failed_call", False):
         return
+    _print_logs(home, None)
+
+
+def _print_logs(home, why):
+    if why:
+        print(why)
     for name in ("supervisor.log", "board.log"):
         path = os.path.join(home, name)
         if os.path.exists(path):
@@ -85,9 +91,21 @@ def board(request, on_sim, deployed_flash):
     if not on_sim:
         yield _RealBoard(request.config.getoption("--port"))
         return
-    with _sim_board(request, "pump", deployed_flash, request.config.getoption("--sim-speed")) as sim:
-        deploy(sim.link, "sim")  # the real path again: it must find nothing to change
-        yield sim
+    speed = request.config.getoption("--sim-speed")
+    for attempt in (1, 2):
+        with _sim_board(request, "pump", deployed_flash, speed) as sim:
+            try:
+                deploy(sim.link, "sim")  # the real path again: it must find nothing to change
+            except DeployError as e:
+                # Known intermittent fault (about one full run in two under load): the sim's link
+                # vanishes during this deploy. Logged and retried once on a fresh board so the
+                # suite tests the pump; tracked as its own issue with these logs.
+                if attempt == 2:
+                    raise
+                _print_logs(sim.home, "board fixture: deploy failed (%s); retrying on a fresh sim" % e)
+                continue
+            yield sim
+            return
 
 
 class _RealBoard:

@@ -190,7 +190,33 @@ def _connect_repl(port, wait_s=30.0):
                 except OSError:
                     pass
             time.sleep(0.5)
-    raise DeployError("could not reach the REPL on %s: %s" % (port, last))
+    raise DeployError("could not reach the REPL on %s: %s%s" % (port, last, _holders(port)))
+
+
+def _holders(port):
+    """Which processes have the port open (Linux only): the usual reason a port cannot be opened."""
+    try:
+        target = os.path.realpath(port)
+        pids = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                fds = os.listdir("/proc/%s/fd" % pid)
+            except OSError:
+                continue
+            for fd in fds:
+                try:
+                    if os.readlink("/proc/%s/fd/%s" % (pid, fd)) == target:
+                        with open("/proc/%s/cmdline" % pid, "rb") as f:
+                            cmd = f.read().replace(b"\0", b" ").decode(errors="replace")[:120]
+                        pids.append("%s (%s)" % (pid, cmd.strip()))
+                        break
+                except OSError:
+                    continue
+        return "; %s is open in: %s" % (target, ", ".join(pids) or "no process")
+    except OSError:
+        return ""
 
 
 def _stop_app(port, stop, progress):
