@@ -32,19 +32,12 @@ def _say(progress, msg):
 
 # ---- build ------------------------------------------------------------------------------------
 def load_board_file(board_name):
-    path = os.path.join(paths.BOARDS_DIR, board_name, "board.json")
-    if not os.path.isfile(path):
-        known = sorted(d for d in os.listdir(paths.BOARDS_DIR)
-                       if os.path.isfile(os.path.join(paths.BOARDS_DIR, d, "board.json")))
-        raise DeployError("unknown board %r; known boards: %s" % (board_name, ", ".join(known)))
-    paths.use_firmware_modules()
-    from pump.board_config import load_board
-    from pump.errors import ConfigError
+    from host_tools.program_file import ProgramFileError, board_config
     try:
-        load_board(path)  # the device would refuse it: refuse it here, before touching the board
-    except ConfigError as e:
-        raise DeployError("board file %s is invalid: %s" % (path, e.message))
-    with open(path, "rb") as f:
+        board_config(board_name)  # the device would refuse it: refuse it here, before touching the board
+    except ProgramFileError as e:
+        raise DeployError(str(e))
+    with open(os.path.join(paths.BOARDS_DIR, board_name, "board.json"), "rb") as f:
         return f.read()
 
 

@@ -65,7 +65,7 @@ def board_config(board_name):
     if not os.path.isfile(path):
         known = sorted(d for d in os.listdir(paths.BOARDS_DIR)
                        if os.path.isfile(os.path.join(paths.BOARDS_DIR, d, "board.json")))
-        raise ProgramFileError("no board %r: known boards are %s" % (board_name, ", ".join(known)))
+        raise ProgramFileError("unknown board %r; known boards: %s" % (board_name, ", ".join(known)))
     try:
         return load_board(path)
     except ConfigError as e:

@@ -97,21 +97,25 @@ def parse_board(obj):
     return cleaned
 
 
-def load_board(path="board.json"):
-    """Read, decode and check a board file; every failure is a ConfigError naming the file."""
+def read_json_file(path, max_bytes):
+    """Read and decode a small JSON config file; every failure is a ConfigError naming the file."""
     try:
         with open(path) as f:
-            text = f.read(MAX_FILE_BYTES + 1)
+            text = f.read(max_bytes + 1)
     except OSError as e:
         if e.args and e.args[0] == errno.ENOENT:
             raise ConfigError([(path, "file not found")])
         raise ConfigError([(path, "cannot read file: %s" % e)])
     except ValueError as e:  # text that is not UTF-8
         raise ConfigError([(path, "cannot read file: %s" % e)])
-    if len(text) > MAX_FILE_BYTES:
-        raise ConfigError([(path, "file is larger than %d bytes" % MAX_FILE_BYTES)])
+    if len(text) > max_bytes:
+        raise ConfigError([(path, "file is larger than %d bytes" % max_bytes)])
     try:
-        obj = json.loads(text)
+        return json.loads(text)
     except ValueError as e:
         raise ConfigError([(path, "not valid JSON: %s" % e)])
-    return parse_board(obj)
+
+
+def load_board(path="board.json"):
+    """Read, decode and check a board file; every failure is a ConfigError naming the file."""
+    return parse_board(read_json_file(path, MAX_FILE_BYTES))

@@ -4,10 +4,8 @@
 # <limit>: (soft, hard), ...}}} with every limit named in LIMITS present, each bound an int of
 # thousandths (of mg or mcg, of units/mL for concentrations, of a percent) or None when absent.
 
-import errno
-import json
-
 from pump import units
+from pump.board_config import read_json_file
 from pump.errors import ConfigError
 from pump.schema import validate
 
@@ -76,22 +74,7 @@ def _milli(pair, key, path, bad):
 
 def load_library(path="drugs.json"):
     """Read, decode and check a drug library file; a failure is a ConfigError naming the file."""
-    try:
-        with open(path) as f:
-            text = f.read(MAX_FILE_BYTES + 1)
-    except OSError as e:
-        if e.args and e.args[0] == errno.ENOENT:
-            raise ConfigError([(path, "file not found")])
-        raise ConfigError([(path, "cannot read file: %s" % e)])
-    except ValueError as e:  # text that is not UTF-8
-        raise ConfigError([(path, "cannot read file: %s" % e)])
-    if len(text) > MAX_FILE_BYTES:
-        raise ConfigError([(path, "file is larger than %d bytes" % MAX_FILE_BYTES)])
-    try:
-        obj = json.loads(text)
-    except ValueError as e:
-        raise ConfigError([(path, "not valid JSON: %s" % e)])
-    return parse_library(obj)
+    return parse_library(read_json_file(path, MAX_FILE_BYTES))
 
 
 def limit_ng(library_drug, limit):
