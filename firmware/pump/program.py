@@ -412,30 +412,30 @@ class ProgramBuilder:
                                "deliver" % (units.fmt_milli(milli), p.dose_units[:-4]))
         return nl
 
+    def _repeated_bolus(self, p, sec, gap_key, last_key):
+        """(volume, stretched duration, gap) of a periodic or demand bolus, or None: the gap
+        (interval or lockout) must still cover the duration once stretched to the rate cap."""
+        s = self.src
+        if not _all(s, sec, ("dose", "duration_min", gap_key, last_key)):
+            return None
+        vol = self._dose_nl(p, sec + ".dose")
+        dur = vol and self._bolus(p, sec, vol, s[sec + ".duration_min"] * _MIN,
+                                  sec + ".duration_min")
+        gap = s[sec + "." + gap_key] * _MIN
+        if dur and dur > gap:
+            self.problem(sec + "." + gap_key, "must be >= the bolus duration %s min "
+                         "(stretched to fit the rate cap), got %d" % (txt_min(dur), gap // _MIN))
+            return None
+        return (vol, dur, gap) if dur else None
+
     def _boluses(self, p):
         s = self.src
-        if _all(s, "periodic", ("dose", "duration_min", "interval_min", "first")):
-            vol = self._dose_nl(p, "periodic.dose")
-            dur = vol and self._bolus(p, "periodic", vol, s["periodic.duration_min"] * _MIN,
-                                      "periodic.duration_min")
-            gap = s["periodic.interval_min"] * _MIN
-            if dur and dur > gap:
-                self.problem("periodic.interval_min", "must be >= the bolus duration %s min "
-                             "(stretched to fit the rate cap), got %d"
-                             % (txt_min(dur), gap // _MIN))
-            elif dur:
-                p.periodic = Periodic(vol, dur, gap, s["periodic.first"])
-        if _all(s, "demand", ("dose", "duration_min", "lockout_min", "max_per_24h")):
-            vol = self._dose_nl(p, "demand.dose")
-            dur = vol and self._bolus(p, "demand", vol, s["demand.duration_min"] * _MIN,
-                                      "demand.duration_min")
-            gap = s["demand.lockout_min"] * _MIN
-            if dur and dur > gap:
-                self.problem("demand.lockout_min", "must be >= the bolus duration %s min "
-                             "(stretched to fit the rate cap), got %d"
-                             % (txt_min(dur), gap // _MIN))
-            elif dur:
-                p.demand = Demand(vol, dur, gap, s["demand.max_per_24h"])
+        b = self._repeated_bolus(p, "periodic", "interval_min", "first")
+        if b is not None:
+            p.periodic = Periodic(b[0], b[1], b[2], s["periodic.first"])
+        b = self._repeated_bolus(p, "demand", "lockout_min", "max_per_24h")
+        if b is not None:
+            p.demand = Demand(b[0], b[1], b[2], s["demand.max_per_24h"])
         secs = self.sections or []
         kind = "prime" if "prime" in secs else "bridge"
         if ("prime" in secs) == ("bridge" in secs) or not _all(s, "catheter",
