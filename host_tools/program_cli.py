@@ -46,6 +46,17 @@ def print_problems(e, out=None):
         print("  %s: %s" % (path or "program", message), file=out)
 
 
+def refuses_invalid(cmd):
+    """A command that exits 1 with every problem when a program file is invalid."""
+    def run(*args):
+        try:
+            return cmd(*args)
+        except ProgramInvalid as e:
+            print_problems(e)
+            return 1
+    return run
+
+
 def _report(program_mod, prog, planner_mod, start_ms):
     summary = program_mod.summary(prog)
     p = planner_mod.project(prog, start_ms, 0, prog.volume_nl, prog.low_nl)
@@ -53,13 +64,10 @@ def _report(program_mod, prog, planner_mod, start_ms):
     return summary, projection
 
 
+@refuses_invalid
 def cmd_validate(args):
     program, _ = _firmware()
-    try:
-        _, prog = compile_file(args.file, args.board)
-    except ProgramInvalid as e:
-        print_problems(e)
-        return 1
+    _, prog = compile_file(args.file, args.board)
     if args.json:
         print(json.dumps({"valid": True, "digest": program.digest(prog), "soft": prog.soft,
                           "cuts": prog.cuts}, indent=2, sort_keys=True))
@@ -72,13 +80,10 @@ def cmd_validate(args):
     return 0
 
 
+@refuses_invalid
 def cmd_show(args):
     program, planner = _firmware()
-    try:
-        _, prog = compile_file(args.file, args.board)
-    except ProgramInvalid as e:
-        print_problems(e)
-        return 1
+    _, prog = compile_file(args.file, args.board)
     summary, projection = _report(program, prog, planner, local_wall_ms())
     if args.json:
         print(json.dumps({"digest": program.digest(prog), "summary": summary,
@@ -88,15 +93,12 @@ def cmd_show(args):
     return 0
 
 
+@refuses_invalid
 def cmd_diff(args):
     program, _ = _firmware()
-    try:
-        _, old = compile_file(args.old, args.board)
-        # checked against the old one as the pump would check it: titration limits apply
-        _, new = compile_file(args.new, args.board, current=old)
-    except ProgramInvalid as e:
-        print_problems(e)
-        return 1
+    _, old = compile_file(args.old, args.board)
+    # checked against the old one as the pump would check it: titration limits apply
+    _, new = compile_file(args.new, args.board, current=old)
     lines = render_diff(program.canonical_doc(old), program.canonical_doc(new))
     if not lines:
         print("no difference: both are program %s" % program.digest(new))
@@ -122,14 +124,11 @@ def _ask(prompt):
         return ""
 
 
+@refuses_invalid
 def cmd_load(args, client_factory):
     program, _ = _firmware()
     # the host checks first: a program the pump would refuse never reaches it
-    try:
-        doc, prog = compile_file(args.file, args.board)
-    except ProgramInvalid as e:
-        print_problems(e)
-        return 1
+    doc, prog = compile_file(args.file, args.board)
     with client_factory(args) as c:
         say = (lambda m: print("load: " + m, file=sys.stderr, flush=True))
         old_summary = old_projection = None
