@@ -16,6 +16,16 @@ def expect_raises(exc_type, fn, *args):
     raise AssertionError("%s did not raise %s" % (fn, exc_type.__name__))
 
 
+def lcg(seed):
+    """The same pseudo-random numbers on both runtimes (their `random` modules differ)."""
+    state = [seed]
+
+    def next_below(n):
+        state[0] = (state[0] * 1103515245 + 12345) % 2147483648
+        return (state[0] >> 8) % n
+    return next_below
+
+
 def board_cfg(**limits):
     """A cleaned board config (defaults filled): 0.1 uL/step, 5000 uL/h, 200 steps/s, 20 mL."""
     raw = {
@@ -41,6 +51,28 @@ def drug_library():
             except Exception:
                 continue
     raise AssertionError("firmware/drugs.json not found on sys.path")
+
+
+def reply(app, cmd, args=None, rid=1):
+    """Send one request over the app's fake link, serve it, and return its reply."""
+    req = {"id": rid, "cmd": cmd}
+    if args is not None:
+        req["args"] = args
+    app.board.link.queue(json.dumps(req).encode() + b"\n")
+    app._serve_link()
+    return app.board.link.take()[-1]
+
+
+def ok(app, cmd, args=None):
+    r = reply(app, cmd, args)
+    assert r["ok"] is True, r
+    return r["result"]
+
+
+def refused(app, cmd, args=None):
+    r = reply(app, cmd, args)
+    assert r["ok"] is False, r
+    return r["error"]
 
 
 class Escape(Exception):

@@ -6,7 +6,8 @@ from pump.app import App
 from pump.program import split_parts, PROGRAM_MAX_BYTES
 from pump.wiring import Board
 
-from fakes import FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library
+from fakes import (FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library, ok,
+                   refused, reply)
 
 MS_PER_H = 3600000
 WALL = 1767225600000 + 9 * MS_PER_H   # Thu 2026-01-01 09:00 local, ms since 1970 local
@@ -17,27 +18,6 @@ def make_app():
     board = Board(board_cfg(), motor=FakeMotor(clock), clock=clock, link=FakeLink(),
                   pressure=None, system=FakeSystem())
     return App(board, drug_library())
-
-
-def ask(app, cmd, args=None, rid=7):
-    req = {"id": rid, "cmd": cmd}
-    if args is not None:
-        req["args"] = args
-    app.board.link.queue(json.dumps(req).encode() + b"\n")
-    app._serve_link()
-    return app.board.link.take()[-1]
-
-
-def ok(app, cmd, args=None):
-    r = ask(app, cmd, args)
-    assert r["ok"] is True, r
-    return r["result"]
-
-
-def refused(app, cmd, args=None):
-    r = ask(app, cmd, args)
-    assert r["ok"] is False, r
-    return r["error"]
 
 
 def saline(rate_ml_day=2.4, **sections):

@@ -1,13 +1,11 @@
 # The guards through the app: watchdog feeding, the over-delivery guard, alarms, refill reconciliation.
 
-import json
-
 from pump.app import App
 from pump.safety import SUPPLY_PERIOD_MS, TASK_MAX_MS
 from pump.wiring import Board
 
 from fakes import (Escape, FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library,
-                   expect_raises)
+                   expect_raises, ok, reply)
 
 
 class FakeFaults:
@@ -20,27 +18,13 @@ class FakeFaults:
         return name in self.on
 
 
-def make_app(faults=None, cause="power_on"):
+def make_app(faults=None, cause="power_on", cfg=None, supply=None, annunciator=None):
     clock = FakeClock()
-    board = Board(board_cfg(), motor=FakeMotor(clock), clock=clock, link=FakeLink(),
-                  pressure=None, system=FakeSystem(cause=cause), faults=faults)
+    board = Board(cfg or board_cfg(), motor=FakeMotor(clock), clock=clock, link=FakeLink(),
+                  pressure=None, system=FakeSystem(cause=cause), faults=faults, supply=supply,
+                  annunciator=annunciator)
     board.motor.bursts = None     # runs here are hours long: count steps, do not log each one
     return App(board, drug_library())
-
-
-def ask(app, cmd, args=None):
-    req = {"id": 1, "cmd": cmd}
-    if args is not None:
-        req["args"] = args
-    app.board.link.queue(json.dumps(req).encode() + b"\n")
-    app._serve_link()
-    return app.board.link.take()[-1]
-
-
-def ok(app, cmd, args=None):
-    r = ask(app, cmd, args)
-    assert r["ok"] is True, r
-    return r["result"]
 
 
 def run_loop(app, end_ms):
@@ -79,7 +63,7 @@ def test_a_watchdog_reset_raises_a_latched_high_alarm_and_start_waits_for_acknow
     run_loop(app, 1000)
     assert app.safety.codes() == ["watchdog_reset"]
     ok(app, "set_rate", {"rate_ul_h": 100})
-    r = ask(app, "start")
+    r = reply(app, "start")
     assert r["ok"] is False and "watchdog_reset" in r["error"]["message"], r
     ok(app, "alarm_ack", {"code": "watchdog_reset"})
     assert ok(app, "start")["state"] == "running"
@@ -101,7 +85,7 @@ def test_a_runaway_planner_is_cut_by_the_guard_and_raises_over_delivery():
     # the guard counts what was commanded: at most its minute limit got through
     limit = app.safety.guard.state()["limits"]["minute"]
     assert motor.steps - normal <= limit + app.ctl.max_burst, (motor.steps, limit)
-    assert ask(app, "start")["ok"] is False
+    assert reply(app, "start")["ok"] is False
     ok(app, "alarm_ack", {"code": "over_delivery"})
     faults.on.discard("planner_runaway")
     assert ok(app, "start")["state"] == "running"
@@ -118,7 +102,7 @@ def test_alarms_are_listed_with_what_to_do_acknowledged_and_silenced_for_two_min
     assert silenced["annunciation"]["buzzer"] is None
     app.board.clock.t += 120001
     assert ok(app, "alarms")["annunciation"]["buzzer"] is not None
-    r = ask(app, "alarm_ack", {"code": "no_such_alarm"})
+    r = reply(app, "alarm_ack", {"code": "no_such_alarm"})
     assert r["ok"] is False and r["error"]["code"] == "bad_arg"
 
 
@@ -148,12 +132,10 @@ class FakeSupply:
 
 
 def test_a_falling_supply_raises_low_then_end_of_service_which_stops_delivery():
-    clock = FakeClock()
     cfg = board_cfg()
     cfg["drivers"]["supply"] = {"kind": "fake", "low_v": 4.6, "end_v": 4.3}
     supply = FakeSupply(5.0)
-    app = App(Board(cfg, motor=FakeMotor(clock), clock=clock, link=FakeLink(), pressure=None,
-                    system=FakeSystem(), supply=supply), drug_library())
+    app = make_app(cfg=cfg, supply=supply)
     ok(app, "set_rate", {"rate_ul_h": 100})
     ok(app, "start")
     run_loop(app, 20000)
@@ -179,10 +161,8 @@ class FakeAnnunciator:
 
 
 def test_the_led_and_buzzer_follow_the_alarms_and_the_sound_returns_after_a_silence():
-    clock = FakeClock()
     ann = FakeAnnunciator()
-    app = App(Board(board_cfg(), motor=FakeMotor(clock), clock=clock, link=FakeLink(), pressure=None,
-                    system=FakeSystem(), annunciator=ann), drug_library())
+    app = make_app(annunciator=ann)
     app.safety.raise_alarm("reservoir_empty")
     assert ann.shown[-1] == ("red_flash_fast", "burst_10")
     ok(app, "alarm_silence")

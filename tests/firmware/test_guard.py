@@ -16,7 +16,7 @@ from pump.rate import StepAccumulator
 from pump.therapy import Program, Day
 from pump.units import MS_PER_DAY, MS_PER_MIN
 
-from fakes import FakeClock, FakeMotor, board_cfg, drug_library
+from fakes import FakeClock, FakeMotor, board_cfg, drug_library, lcg
 
 STEP_PL = 100000                  # 0.1 uL per step
 MONDAY = 4 * MS_PER_DAY           # 1970-01-05 00:00 local time
@@ -25,16 +25,6 @@ BOOT = 987654                     # board ms at which the program starts: its t 
 MAX_BURST = 200                   # the test board's max_steps_per_s: the app's burst cap
 BIG = 10 ** 12                    # a reservoir that never limits a bolus here
 CAP_300 = 300 * 24000             # 300 uL/h in nL/day
-
-
-def _lcg(seed):
-    """The same pseudo-random numbers on both runtimes (their `random` modules differ)."""
-    state = [seed]
-
-    def next_below(n):
-        state[0] = (state[0] * 1103515245 + 12345) % 2147483648
-        return (state[0] >> 8) % n
-    return next_below
 
 
 def _ceil(a, b):
@@ -89,7 +79,7 @@ def _drive(guard, program, board, hours, clinician_at=(), faulty=1, late_every=2
     if planner_program is not None:
         program = planner_program
     d = Delivery(program, MONDAY + 7 * HOUR + 30 * MS_PER_MIN, STEP_PL)   # 07:30: the top rate
-    rnd = _lcg(seed)
+    rnd = lcg(seed)
     end = hours * HOUR
     t = 0
     next_demand = 0 if program.demand is not None else None
@@ -384,7 +374,7 @@ def test_manual_rate_mode_limits():
     g.set_manual_rate(100000, BOOT)
     acc = StepAccumulator(STEP_PL)
     acc.restart(BOOT, 100000)
-    rnd = _lcg(3)
+    rnd = lcg(3)
     t = BOOT
     while t < BOOT + 30 * HOUR:
         if t >= BOOT + 20 * HOUR and acc.rate_nl_h == 100000:

@@ -5,19 +5,9 @@
 
 from pump.rate import StepAccumulator, ul_h_to_nl_h, ul_to_pl
 
-from fakes import expect_raises
+from fakes import expect_raises, lcg
 
 MS_PER_H = 3600000
-
-
-def _lcg(seed):
-    """The same pseudo-random numbers on both runtimes (their `random` modules differ)."""
-    state = [seed]
-
-    def next_below(n):
-        state[0] = (state[0] * 1103515245 + 12345) % 2147483648
-        return (state[0] >> 8) % n
-    return next_below
 
 
 def _take_all(acc, now):
@@ -95,7 +85,7 @@ def test_next_due_ms_is_the_first_ms_at_which_one_more_step_is_due():
 
 def test_next_due_ms_stays_exact_after_thirty_days_and_after_rate_changes():
     acc = StepAccumulator(ul_to_pl(0.0833))
-    rnd = _lcg(7)
+    rnd = lcg(7)
     t = 0
     acc.restart(t, 33300)
     for _ in range(200):
@@ -116,7 +106,7 @@ def test_many_rate_changes_never_lose_or_invent_volume():
     pl = ul_to_pl(0.0833)
     step_units = pl * 3600
     acc = StepAccumulator(pl)
-    rnd = _lcg(2024)
+    rnd = lcg(2024)
     t = 0
     rate = 0
     integral = 0
