@@ -60,8 +60,7 @@ def refuses_invalid(cmd):
 def _report(program_mod, prog, planner_mod, start_ms):
     summary = program_mod.summary(prog)
     p = planner_mod.project(prog, start_ms, 0, prog.volume_nl, prog.low_nl)
-    projection = {k + "_ms": (None if p.get(k) is None else start_ms + p[k]) for k in ("low_at", "empty_at")}
-    return summary, projection
+    return summary, planner_mod.projection_wall_ms(p, start_ms)
 
 
 @refuses_invalid

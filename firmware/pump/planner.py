@@ -239,6 +239,15 @@ def project(program, start_wall_ms, t, reservoir_nl, low_nl, runtime=(),
                                         horizon_ms)}
 
 
+def projection_wall_ms(projection, start_wall_ms):
+    """project()'s program-relative times as local wall ms: {"low_at_ms", "empty_at_ms"}."""
+    out = {}
+    for key in ("low_at", "empty_at"):
+        t = projection.get(key)
+        out[key + "_ms"] = None if t is None else start_wall_ms + t
+    return out
+
+
 def daily_volume_nl(program, start_wall_ms, day_index):
     """The ideal volume (nL, rounded down) delivered on local calendar day day_index, counted
     from the day the program starts (0: from the start to the next midnight)."""

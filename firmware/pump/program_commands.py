@@ -6,7 +6,7 @@
 # since ("base"). Anything else is refused and changes nothing.
 from pump.commands import COMMANDS
 from pump.errors import PumpError, BAD_STATE, LIMIT
-from pump.planner import project
+from pump.planner import project, projection_wall_ms
 from pump.program import (ProgramBuilder, PROGRAM_MAX_BYTES, PART_MAX_BYTES, canonical_parts,
                           clinician_bolus, digest, summary)
 from pump.controller import RUNNING
@@ -53,12 +53,7 @@ def program_part(app, args):
 
 
 def _projection(program, wall_ms):
-    p = project(program, wall_ms, 0, program.volume_nl, program.low_nl)
-    out = {}
-    for key in ("low_at", "empty_at"):
-        t = p.get(key)
-        out[key + "_ms"] = None if t is None else wall_ms + t
-    return out
+    return projection_wall_ms(project(program, wall_ms, 0, program.volume_nl, program.low_nl), wall_ms)
 
 
 @_cmd("program_review", "clinician", {"time_ms": _TIME})
@@ -131,14 +126,10 @@ def program_summary(app, args):
     if program is None:
         return {"digest": None}
     out = {"digest": app.program_digest, "summary": summary(program, False)}
-    now = app.now()
     d = app.ctl.delivery
     if d is not None:
-        t = now - app.ctl.t0
-        p = d.project(t, app.ctl.reservoir_pl // 1000, program.low_nl)
-        wall = app.wall_ms(now)
-        out["projection"] = dict((k + "_ms", None if p.get(k) is None else wall + p[k] - t)
-                                 for k in ("low_at", "empty_at"))
+        p = d.project(app.now() - app.ctl.t0, app.ctl.reservoir_pl // 1000, program.low_nl)
+        out["projection"] = projection_wall_ms(p, d.start_wall_ms)
     return out
 
 
