@@ -177,7 +177,7 @@ class App:
                 busy = self._serve_link()
                 safety.check_in("link", now)
             now = clock.now_ms()
-            safety.sense(now)
+            sample = safety.sense(now)
             safety.poll(now)
             if safety.may_feed(now):
                 self._wdt.feed()
@@ -188,9 +188,8 @@ class App:
             wait = IDLE_MS
             if nxt is not None and nxt - now < wait:
                 wait = nxt - now
-            nxt = safety.next_sample_ms(now)
-            if nxt is not None and nxt - now < wait:
-                wait = nxt - now
+            if sample is not None and sample - now < wait:
+                wait = sample - now
             if runaway and wait > self._step_ms:
                 wait = self._step_ms   # as fast as the motor may go
             if wait <= 0 and not stepped:

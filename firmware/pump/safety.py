@@ -146,10 +146,15 @@ class Safety:
         return nxt
 
     def sense(self, now):
-        """Read the pressure if a detector wants it now; raise occlusion or sensor alarms."""
+        """Read the pressure if a detector wants it now; raise occlusion or sensor alarms.
+        Returns when the next reading is wanted (None: no reading pending), for the loop's wait."""
         nxt = self.next_sample_ms(now)
         if nxt is None or nxt > now:
-            return
+            return nxt
+        self._read(now)
+        return self.next_sample_ms(now)
+
+    def _read(self, now):
         try:
             kpa = self.pressure.read_kpa()
         except OSError as e:
