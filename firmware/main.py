@@ -11,12 +11,12 @@ def _service_requested():
     return True
 
 
-def _log_crash(exc):
+def _log(exc):
     try:
-        with open("crash.txt", "w") as f:
-            sys.print_exception(exc, f)
-    except Exception:
-        pass
+        from pump import crash
+        crash.record(exc)
+    except BaseException:
+        pass    # nothing may stand between the fault and the reset
     sys.print_exception(exc)
 
 
@@ -29,11 +29,12 @@ def _start():
         print("pump: cannot start: %s" % e)
         return
     try:
+        from pump import crash
         from pump.app import App
-        App(board).run()
+        App(board, crashed=crash.take()).run()
     except BaseException as e:
         board.safe_state()
-        _log_crash(e)
+        _log(e)
         board.system.reset()
 
 

@@ -1,4 +1,5 @@
 """The guards on the board, proved with the rig's faults and judged by the scale and the alarms."""
+import os
 import subprocess
 import sys
 import time
@@ -67,9 +68,12 @@ def test_a_hung_task_stops_the_watchdog_feed_and_the_board_comes_back_stopped_wi
     s = pump.request("status")
     assert s["state"] == "stopped" and s["reset_cause"] == "watchdog"
     assert "watchdog_reset" in s["alarms"]
+    # before the reset, the pump said which task it was
+    assert ("task_stalled", "raised") in alarm_events(pump), pump.events
     with pytest.raises(DeviceError):
         pump.request("start")
-    pump.request("alarm_ack", code="watchdog_reset")
+    for code in s["alarms"]:    # task_stalled too, if the hang outlived a reboot
+        pump.request("alarm_ack", code=code)
     pump.request("set_rate", rate_ul_h=500)
     assert pump.request("start")["state"] == "running"
 
@@ -203,3 +207,51 @@ def test_a_noisy_sensor_and_coughs_raise_no_occlusion_over_a_disturbed_day(pump,
         rig.run_for(3600)
     s = pump.request("status")
     assert s["alarms"] == [] and s["state"] == "running", s
+
+
+def test_an_unhandled_error_stops_the_motor_logs_it_resets_and_comes_back_stopped_with_an_alarm(
+        board, pump, rig, sim_only):
+    pump.request("set_rate", rate_ul_h=500)
+    pump.request("start")
+    rig.run_for(30)
+    rig.fault("crash")                       # one-shot: an exception escapes the main loop
+    rig.run_for(5)
+    assert rig.status()["reset_cause"] == "hard"
+    moved = rig.plant()["steps_moved"]
+    rig.run_for(600)
+    assert rig.plant()["steps_moved"] == moved   # it came back stopped
+    s = pump.request("status")
+    assert s["state"] == "stopped" and "internal_fault" in s["alarms"], s
+    detail = [a for a in pump.request("alarms")["alarms"] if a["code"] == "internal_fault"][0]["detail"]
+    assert "injected crash" in detail, detail
+    with open(os.path.join(board.home, "flash", "crash.old")) as f:
+        assert "Traceback" in f.read()   # the log a bench engineer reads
+    pump.request("alarm_ack", code="internal_fault")
+    pump.request("set_rate", rate_ul_h=500)
+    assert pump.request("start")["state"] == "running"
+
+
+def test_an_offset_sensor_neither_fools_the_model_detector_nor_hides_an_occlusion_from_it(
+        pump, rig, sim_only):
+    pump.request("set_rate", rate_ul_h=500)
+    pump.request("start")
+    rig.sensor_fault("offset", 15.0)         # reads 15 kPa high, as a drifted zero would
+    rig.run_for(600)
+    assert pump.request("status")["alarms"] == []   # a shifted open line is still an open line
+    rig.occlude(1.0)
+    waited = 0
+    while "occlusion" not in pump.request("status")["alarms"] and waited < 600:
+        rig.run_for(1)
+        waited += 1
+    s = pump.request("status")
+    assert s["occlusion"]["StepResponseDetector"]["occluded"] and waited <= 60, (waited, s["occlusion"])
+
+
+def test_an_offset_that_pins_the_sensor_at_its_bottom_rail_is_a_sensor_fault(pump, rig, sim_only):
+    pump.request("set_rate", rate_ul_h=500)
+    pump.request("start")
+    rig.run_for(30)
+    rig.sensor_fault("offset", -20.0)        # the line reads 0 kPa flat: the sensor sees nothing
+    rig.run_for(150)
+    s = pump.request("status")
+    assert "pressure_sensor_fault" in s["alarms"] and s["state"] == "stopped", s

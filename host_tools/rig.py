@@ -93,7 +93,7 @@ class SimRig:
         return self.call("supply", volts=volts)
 
     def fault(self, name, active=True):
-        """A fault inside the firmware: planner_runaway, hang:<task>."""
+        """A fault inside the firmware: planner_runaway, hang:<task>, crash (one-shot)."""
         return self.call("fault", name=name, active=active)
 
     def fill_reservoir(self, volume_ul):

@@ -15,6 +15,7 @@ SERVICE_FLAG = "service.flag"   # main.py sees it after the reset and stays in t
 IDLE_MS = 1000
 LIBRARY_FILE = "drugs.json"      # the drug library, deployed beside board.json
 RUNAWAY_FAULT = "planner_runaway"   # rig fault: the planner asks for a full burst every pass
+CRASH_FAULT = "crash"                # rig fault: an unhandled error escapes the loop (one-shot)
 
 
 def _read_build():
@@ -27,7 +28,7 @@ def _read_build():
 
 
 class App:
-    def __init__(self, board, library=None):
+    def __init__(self, board, library=None, crashed=None):
         self.board = board
         self.cfg = board.cfg
         limits = self.cfg["limits"]
@@ -37,6 +38,7 @@ class App:
         self.after_reply = None
         self.build = _read_build()
         self.reset_cause = board.system.reset_cause()
+        self.crashed = crashed   # the last line of the crash that caused this boot's reset, if any
         self._wdt = None
         self._library = library
         self.safety = Safety(self)
@@ -147,13 +149,18 @@ class App:
         board = self.board
         board.motor.disable()
         self._wdt = board.system.watchdog(self.cfg["limits"]["watchdog_ms"])
-        self.send_event("boot", {"reset_cause": self.reset_cause, "board": self.cfg["name"]})
+        self.send_event("boot", {"reset_cause": self.reset_cause, "board": self.cfg["name"],
+                                 "crash": self.crashed})
         if self.reset_cause == "watchdog":
             # policy: the pump comes back stopped, and stays so until this is acknowledged;
             # nothing missed is made up (the planner skips what fell due while stopped)
             self.safety.raise_alarm("watchdog_reset", "the watchdog reset the board: a task "
                                     "stopped checking in or an invariant broke")
             self.safety.condition_gone("watchdog_reset")   # an event, not a state: it latches
+        if self.crashed is not None:
+            # main.py stopped the motor and reset after an unhandled error: the same policy
+            self.safety.raise_alarm("internal_fault", "the firmware reset after: %s" % self.crashed)
+            self.safety.condition_gone("internal_fault")
         clock = board.clock
         ctl = self.ctl
         safety = self.safety
@@ -162,6 +169,8 @@ class App:
             now = clock.now_ms()
             runaway = faults is not None and faults.active(RUNAWAY_FAULT) and ctl.state == RUNNING
             stepped = False
+            if faults is not None and faults.active(CRASH_FAULT):
+                raise RuntimeError("rig fault: injected crash in the control task")
             if faults is None or not faults.active("hang:control"):
                 n = ctl.due(now)
                 if runaway:

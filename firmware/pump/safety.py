@@ -241,8 +241,17 @@ class Safety:
         self.tasks.check_in(task, now)
 
     def may_feed(self, now):
-        """Feed the watchdog only while every task is on time and the core invariants hold."""
-        return self.tasks.all_on_time(now) and self.invariants_hold()
+        """Feed the watchdog only while every task is on time and the core invariants hold.
+        A late task also raises task_stalled, naming it: that stops delivery at once, before
+        the watchdog resets the board, and tells the host which task it was."""
+        if not self.tasks.all_on_time(now):
+            if not self.alarms.is_active("task_stalled"):
+                ages = self.tasks.state(now)
+                self.raise_alarm("task_stalled", ", ".join(
+                    ["%s: no check-in for %d ms" % (n, ages[n]) for n in self.tasks.stale(now)]))
+                self.condition_gone("task_stalled")   # an event, not a state: it latches
+            return False
+        return self.invariants_hold()
 
     def invariants_hold(self):
         ctl = self.app.ctl

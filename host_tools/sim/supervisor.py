@@ -198,6 +198,7 @@ class Supervisor:
 
     def reset(self, kind):
         self._kill()
+        self.faults.discard("crash")   # one-shot: the board comes back from the reset it caused
         self.power_on(_CAUSE_OF[kind], boot="raw" if kind == "soft_raw" else "normal")
 
     def _on_board_output(self, fileobj):
@@ -485,7 +486,7 @@ class Supervisor:
         return {"volts": volts}
 
     def rig_fault(self, conn, rid, name, active=True):
-        """Inject (or remove) a fault inside the firmware, e.g. planner_runaway or hang:link."""
+        """Inject (or remove) a fault inside the firmware, e.g. planner_runaway, hang:link or crash."""
         name = str(name)
         if not _FAULT_NAME.match(name):
             raise ValueError("a fault name is 1-32 characters of a-z, 0-9, _ and :")
@@ -520,7 +521,10 @@ class Supervisor:
     def run(self):
         while not self._stop:
             for key, _ in self.sel.select(timeout=0.05):
-                key.data(key.fileobj)
+                # a handler earlier in this batch may have reset the board, closing and
+                # unregistering the old process's pipes: their stale events must be dropped
+                if self.sel.get_map().get(key.fd) is key:
+                    key.data(key.fileobj)
             self._flush_to_board()
             self._check_watchdog()
 

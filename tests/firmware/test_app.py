@@ -271,7 +271,8 @@ def test_the_main_loop_makes_the_motor_safe_arms_the_watchdog_and_announces_the_
     assert app.board.motor.calls[0] == "disable"
     assert app.board.system.wdt.timeout_ms == 5000
     msgs = app.board.link.messages()
-    assert msgs[0] == {"event": "boot", "data": {"reset_cause": "power_on", "board": "bench"}}, msgs
+    assert msgs[0] == {"event": "boot", "data": {"reset_cause": "power_on", "board": "bench",
+                                                "crash": None}}, msgs
 
 
 def test_the_main_loop_steps_exactly_on_time_and_feeds_the_watchdog_every_idle_period():

@@ -191,3 +191,36 @@ def test_a_hung_control_task_never_spins_the_loop_so_the_watchdog_goes_unfed():
     faults.on.add("hang:control")
     feeds = run_loop(app, 15000)        # would never return if overdue steps made the loop spin
     assert feeds and max(feeds) <= 5000 + TASK_MAX_MS + 1000, feeds[-3:]
+
+
+def test_a_task_that_stops_checking_in_raises_task_stalled_naming_it_and_stops_delivery():
+    faults = FakeFaults()
+    app = make_app(faults)
+    ok(app, "set_rate", {"rate_ul_h": 1000})
+    ok(app, "start")
+    run_loop(app, 5000)
+    faults.on.add("hang:link")
+    run_loop(app, 5000 + TASK_MAX_MS + 1500)
+    assert app.safety.codes() == ["task_stalled"]
+    detail = app.safety.describe(app.now())["alarms"][0]["detail"]
+    assert detail.startswith("link: no check-in for"), detail
+    assert app.ctl.state == "stopped" and app.board.motor.enabled is False
+
+
+def test_a_boot_after_a_crash_raises_a_latched_internal_fault_that_names_the_error():
+    app = make_app()
+    app.crashed = "RuntimeError: boom"
+    run_loop(app, 1000)
+    assert app.safety.codes() == ["internal_fault"]
+    assert "RuntimeError: boom" in app.safety.describe(app.now())["alarms"][0]["detail"]
+    ok(app, "set_rate", {"rate_ul_h": 100})
+    assert reply(app, "start")["ok"] is False
+    ok(app, "alarm_ack", {"code": "internal_fault"})
+    assert ok(app, "start")["state"] == "running"
+
+
+def test_an_injected_crash_escapes_the_loop_for_main_to_handle():
+    faults = FakeFaults("crash")
+    app = make_app(faults)
+    e = expect_raises(RuntimeError, app.run)
+    assert "injected crash" in str(e)

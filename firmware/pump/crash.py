@@ -1,0 +1,34 @@
+# The crash record: main.py writes what escaped the app before it resets; the next boot reports it once.
+import os
+import sys
+
+CRASH_FILE = "crash.txt"     # the last crash, waiting to be reported
+SEEN_FILE = "crash.old"      # the last one reported, kept for a bench engineer to read
+
+
+def record(exc, path=CRASH_FILE):
+    """Write the traceback to flash (best effort: a full or broken flash must not stop the reset)."""
+    try:
+        with open(path, "w") as f:
+            if hasattr(sys, "print_exception"):
+                sys.print_exception(exc, f)
+            else:   # CPython, where the firmware's unit tests also run
+                f.write("%s: %s\n" % (type(exc).__name__, exc))
+    except Exception:
+        pass
+
+
+def take(path=CRASH_FILE, seen=SEEN_FILE):
+    """The last line of an unreported crash (the exception and its message), or None.
+    The record is moved aside, so a crash is reported on one boot only."""
+    try:
+        with open(path) as f:
+            lines = [ln.strip() for ln in f.read().split("\n") if ln.strip()]
+    except OSError:
+        return None
+    for step in ((os.remove, seen), (os.rename, path, seen)):
+        try:
+            step[0](*step[1:])
+        except OSError:
+            pass
+    return lines[-1][:200] if lines else "unknown error"
