@@ -48,3 +48,13 @@ class ProgramError(PumpError):
         self.problems = problems
         lines = ["%s: %s" % (p, m) for p, m in problems]
         super().__init__(BAD_PROGRAM, "; ".join(lines), problems[0][0] if problems else None)
+
+
+class TooLarge(ValueError):
+    """A file or record over its size limit, refused before it is read into RAM or written."""
+
+    def __init__(self, name, size, limit):
+        super().__init__("%s: too large (%d bytes, limit %d)" % (name, size, limit))
+        self.name = name
+        self.size = size
+        self.limit = limit
