@@ -57,6 +57,11 @@ TABLE = {
     "internal_fault": (HIGH, "internal fault: the firmware hit an unexpected error; the motor "
                              "was made safe",
                        "read the log, report it, then reset the pump"),
+    "program_store_bad": (HIGH, "no usable program on flash: corrupt, or it no longer passes "
+                                "the checks",
+                          "read the detail, load the program again, then acknowledge"),
+    "storage_fault": (MEDIUM, "flash storage failed: the log and journal may not be kept",
+                      "check the board's filesystem (pumpctl deploy repairs the files)"),
     "time_unknown": (LOW, "time of day unknown after a power loss: daily schedules are on hold",
                      "set the time from the host (load the program again)"),
     "link_lost": (INFO, "host link quiet: the pump carries on with its program",

@@ -6,6 +6,7 @@ from pump.controller import Controller, RUNNING
 from pump.commands import COMMANDS
 from pump.protocol import LineReader, handle, encode, event
 from pump.safety import Safety
+from pump.persistence import Persistence, StoreRefused
 import pump.program_commands  # noqa: F401  (registers the program and bolus commands)
 import pump.safety_commands  # noqa: F401  (registers alarms, acknowledge, silence, refill)
 
@@ -14,6 +15,12 @@ SERVICE_FLAG = "service.flag"   # main.py sees it after the reset and stays in t
 # the sim board, never under 1 s) is fed many times within its timeout
 IDLE_MS = 1000
 LIBRARY_FILE = "drugs.json"      # the drug library, deployed beside board.json
+# commands that change nothing are not logged (the log would fill with status polls)
+QUIET_COMMANDS = ("hello", "commands", "status", "alarms", "program_get", "program_summary",
+                  "program_part", "log_read")
+# events after which the journal is written at once, not at its next interval
+JOURNAL_NOW = ("state", "bolus", "program", "refill")
+RESUME_AFTER = ("power_on", "soft", "hard")   # resets after which delivery resumes by itself
 RUNAWAY_FAULT = "planner_runaway"   # rig fault: the planner asks for a full burst every pass
 CRASH_FAULT = "crash"                # rig fault: an unhandled error escapes the loop (one-shot)
 
@@ -48,6 +55,17 @@ class App:
         self.upload = None       # the program being received, part by part
         self.pending = None      # (program, digest) reviewed and waiting for confirmation
         self.program_digest = None
+        self.resumed = False     # the journal says it was delivering when the board reset
+        # what survives a reset: program store, journal, event log (a board without storage
+        # keeps nothing; one whose flash fails at boot runs on, with an alarm)
+        self.persist = None
+        self.storage_error = None
+        storage = getattr(board, "storage", None)
+        if storage is not None:
+            try:
+                self.persist = Persistence(storage)
+            except OSError as e:
+                self.storage_error = "cannot open the log and journal: %s" % e
 
     def library(self):
         """The drug library, read when first needed so a pump without one still runs by hand."""
@@ -87,7 +105,93 @@ class App:
         self.board.link.write(encode(msg))
 
     def send_event(self, name, data):
+        """Push an event to the host and keep it in the event log: every event is a record."""
         self.send(event(name, data))
+        self.record(name, data)
+        if name in JOURNAL_NOW:
+            self.write_journal()
+
+    def record(self, kind, data=None):
+        if self.persist is not None:
+            now = self.now()
+            self.persist.record(kind, now, self.wall_ms(now), data)
+
+    def audit(self, name, args, reply):
+        """Every command that changes something goes to the event log, refused ones too."""
+        if name in QUIET_COMMANDS:
+            return
+        rec = {"cmd": name, "ok": reply["ok"]}
+        if args:
+            rec["args"] = args
+        if not reply["ok"]:
+            rec["error"] = reply["error"]["code"]
+        self.record("command", rec)
+
+    def snapshot(self, now):
+        """The journal's record: what a reset must not lose (docs/persistence.md)."""
+        ctl = self.ctl
+        s = {"up": now, "wall": self.wall_ms(now), "state": ctl.state, "rate": ctl.rate_nl_h,
+             "steps": ctl.steps, "res": ctl.reservoir_pl, "fill": ctl.fill_pl,
+             "digest": self.program_digest}
+        d = ctl.delivery
+        if d is not None:
+            s["program"] = d.journal_state(now - ctl.t0)
+        return s
+
+    def _resume(self):
+        """Policy after a reset (docs/persistence.md): delivery resumes by itself after a power
+        cut, soft or hard reset; never after a watchdog reset or crash (their alarms hold it
+        until acknowledged); a program never without the time of day, which it never guesses."""
+        if not self.resumed:
+            return
+        if self.reset_cause not in RESUME_AFTER or self.high_alarm():
+            return
+        if self.ctl.program is not None and self.wall_ms(self.now()) is None:
+            self.safety.raise_alarm("time_unknown", "the program was delivering when the board "
+                                    "reset; set the time (pumpctl time sync) and start it")
+            return
+        try:
+            self.start()
+        except PumpError as e:
+            self.record("resume_refused", {"error": e.message})
+
+    def write_journal(self):
+        if self.persist is not None:
+            now = self.now()
+            self.persist.write_journal(now, self.snapshot(now))
+
+    def restore(self):
+        """At boot: the stored program, then the journal's counters; resume as the policy says."""
+        p = self.persist
+        if p is None:
+            if self.storage_error is not None:
+                self.safety.raise_alarm("storage_fault", self.storage_error)
+            return
+        now = self.now()
+        try:
+            got = p.load_program(self.cfg, self.library())
+        except StoreRefused as e:
+            got = None
+            self.safety.raise_alarm("program_store_bad", str(e))
+            self.safety.condition_gone("program_store_bad")   # latched until acknowledged
+        if got is not None:
+            self.ctl.apply_program(now, got[0], None)
+            self.program_digest = got[1]
+        j = p.last_journal()
+        if j is None:
+            return
+        ctl = self.ctl
+        same_program = j.get("digest") == self.program_digest
+        if same_program:
+            # the program's own volume is what it was applied with; the journal knows better
+            ctl.reservoir_pl, ctl.fill_pl = j["res"], j["fill"]
+            if ctl.program is not None and "program" in j:
+                ctl.resume_program(j["program"])
+        ctl.steps = j["steps"]
+        if ctl.program is None:
+            ctl.rate_nl_h = j["rate"]
+        self.check_reservoir()
+        self.resumed = j["state"] == RUNNING and same_program
 
     def start(self):
         if self.high_alarm():
@@ -161,6 +265,12 @@ class App:
             # main.py stopped the motor and reset after an unhandled error: the same policy
             self.safety.raise_alarm("internal_fault", "the firmware reset after: %s" % self.crashed)
             self.safety.condition_gone("internal_fault")
+        self.restore()
+        self._resume()
+        self._loop()
+
+    def _loop(self):
+        board = self.board
         clock = board.clock
         ctl = self.ctl
         safety = self.safety
@@ -190,6 +300,8 @@ class App:
             safety.poll(now)
             if safety.may_feed(now):
                 self._wdt.feed()
+            if self.persist is not None and self.persist.journal_due(now):
+                self.write_journal()
             if busy:
                 continue  # more input may be waiting; due steps are checked first on every pass
             now = clock.now_ms()

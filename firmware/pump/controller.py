@@ -1,6 +1,6 @@
 # The delivery state machine: a manual rate or a therapy program; pure logic, handed `now`, told what to step.
 from pump.errors import PumpError, BAD_ARG, BAD_STATE, LIMIT
-from pump.planner import Delivery
+from pump.planner import Delivery, resumed_program
 from pump.rate import StepAccumulator, ul_h_to_nl_h, ul_to_pl
 
 STOPPED = "stopped"
@@ -27,6 +27,7 @@ class Controller:
         self.program = None
         self.delivery = None   # the program's planner, created at the first start after apply
         self.t0 = 0            # board ms at which the program started: its t = 0
+        self._carry = None     # after a reset: where the program was (Delivery.journal_state)
 
     @property
     def mode(self):
@@ -55,6 +56,7 @@ class Controller:
         """Make `program` the therapy; a running pump switches to it at once, from its start."""
         self.program = program
         self.delivery = None
+        self._carry = None
         self.refill(program.volume_nl * 1000)
         self.low_pl = program.low_nl * 1000
         if self.state == RUNNING:
@@ -68,11 +70,21 @@ class Controller:
             raise PumpError(BAD_STATE, "delivering: stop the pump before clearing its program")
         self.program = None
         self.delivery = None
+        self._carry = None
         self.rate_nl_h = 0
+
+    def resume_program(self, carry):
+        """After a reset: the next start carries on this program where the journal left it."""
+        self._carry = carry
 
     def _begin_program(self, now_ms, wall_ms):
         self.t0 = now_ms
-        self.delivery = Delivery(self.program, wall_ms, self.pl_per_step)
+        carry, self._carry = self._carry, None
+        if carry is None:
+            self.delivery = Delivery(self.program, wall_ms, self.pl_per_step)
+        else:
+            self.delivery = Delivery(resumed_program(self.program, carry, wall_ms), wall_ms,
+                                     self.pl_per_step, carry.get("demands", ()))
 
     def start(self, now_ms, wall_ms=None):
         if self.state == RUNNING:

@@ -266,7 +266,7 @@ class Delivery:
     requested bolus running at the stop is cancelled. t must not go backwards.
     """
 
-    def __init__(self, program, start_wall_ms, pl_per_step):
+    def __init__(self, program, start_wall_ms, pl_per_step, demands_wall=()):
         if pl_per_step <= 0:
             raise ValueError("pl_per_step must be > 0")
         self.program = program
@@ -280,7 +280,9 @@ class Delivery:
         self._stop_ideal = 0
         self._runtime = []        # requested boluses not ended: (t0, volume_nl, duration_ms, kind)
         self._folded = 0          # units of requested boluses that have ended or were cut short
-        self._demands = []        # demand starts in the last 24 h, oldest first
+        # demand starts in the last 24 h, oldest first (program time: those carried over a
+        # reset are negative, so lockout and the 24 h maximum still count them)
+        self._demands = [w - start_wall_ms for w in demands_wall]
         # The window [_ws, _we): basal rate and running bolus fixed. With k whole steps and the
         # bolus floor term F(t) = _br * (t - _b0) // _bd, the units owed above k steps are
         # _res + _rate * (t - _ws) + F(t); _rate includes the bolus's whole units per ms.
@@ -506,6 +508,18 @@ class Delivery:
         self._we = -1
         return {"kind": kind, "starts_ms": t, "ends_ms": t + d, "volume_nl": bolus.volume_nl}
 
+    def journal_state(self, t):
+        """What a reset must carry over, in wall time (see resumed_program and App.snapshot)."""
+        self._prune_demands(t)
+        w = self.start_wall_ms
+        plan = self.plan
+        b = self._running_bolus(t)
+        return {"start_wall": w, "t": t, "taken": self.steps_taken,
+                "demands": [w + x for x in self._demands],
+                "catheter_done": t >= plan.therapy_ms,
+                "temp_end_wall": w + plan.temp_end if t < plan.temp_end else None,
+                "bolus": None if b is None else b[3]}
+
     def bolus_status(self, t):
         """The running bolus, the demand limits and the next periodic start, at t."""
         b = self._running_bolus(t)
@@ -527,3 +541,24 @@ class Delivery:
         """project() for this delivery, its requested boluses included."""
         return project(self.program, self.start_wall_ms, t, reservoir_nl, low_nl,
                        self._runtime, horizon_ms)
+
+
+def resumed_program(program, carry, wall_ms):
+    """The program as a start after a reset must run it (carry: Delivery.journal_state).
+
+    The catheter bolus ran at the program's first start, whole or cut short by the reset:
+    either way it is not given again. A temporary rate keeps its end in wall time. Basal and
+    periodic boluses follow the time of day, so they need nothing; a bolus cut short by the
+    reset is not resumed (the new Delivery has no running requested bolus).
+    """
+    p = type(program)()
+    for k in program.__dict__:
+        setattr(p, k, getattr(program, k))
+    p.catheter = None
+    end = carry.get("temp_end_wall")
+    if p.temp is not None:
+        if end is None or end <= wall_ms:
+            p.temp = None
+        else:
+            p.temp = type(p.temp)(p.temp.rate_nl_day, end - wall_ms)
+    return p

@@ -90,9 +90,17 @@ def program_confirm(app, args):
     if program.soft and not args["override_soft"]:
         raise PumpError(LIMIT, "soft limits need an explicit override: "
                         + "; ".join(s["message"] for s in program.soft), "args.override_soft")
+    if app.persist is not None:
+        # on flash before it is applied: a program the pump runs is one a reset brings back
+        try:
+            app.persist.save_program(program, d)
+        except (OSError, ValueError) as e:
+            raise PumpError(BAD_STATE, "cannot store the program on flash (%s): nothing changed"
+                            % (e,))
     now = app.now()
     app.wall_offset = args["time_ms"] - now
     app.pending = None
+    old = app.program_digest
     app.ctl.apply_program(now, program, args["time_ms"])
     app.program_digest = d
     if app.ctl.state == RUNNING:
@@ -103,7 +111,7 @@ def program_confirm(app, args):
         app.safety.ack(code)
         app.safety.condition_gone(code)
     app.check_reservoir()
-    app.send_event("program", {"digest": d, "name": program.name})
+    app.send_event("program", {"digest": d, "old": old, "name": program.name})
     return app.status()
 
 
@@ -136,8 +144,22 @@ def program_summary(app, args):
 @_cmd("program_clear", "clinician")
 def program_clear(app, args):
     app.ctl.clear_program()
-    app.program_digest = None
+    if app.persist is not None:
+        app.persist.clear_program()
+    old, app.program_digest = app.program_digest, None
+    app.send_event("program", {"digest": None, "old": old, "name": None})
     return app.status()
+
+
+@_cmd("time_sync", "clinician", {"time_ms": _TIME})
+def time_sync(app, args):
+    """Set the wall clock (the host's local time): daily schedules need the time of day."""
+    now = app.now()
+    before = app.wall_ms(now)
+    app.wall_offset = args["time_ms"] - now
+    app.safety.condition_gone("time_unknown")
+    app.send_event("time", {"time_ms": args["time_ms"], "was_ms": before})
+    return {"time_ms": args["time_ms"], "was_ms": before}
 
 
 def _request_bolus(app, kind, bolus):

@@ -90,11 +90,18 @@ def handle(line, commands, ctx):
         args, problems = validate({"type": "obj", "fields": arg_schema}, req.get("args", {}), "args")
         if problems:
             raise PumpError(BAD_ARG, "; ".join("%s: %s" % p for p in problems), problems[0][0])
-        return {"id": rid, "ok": True, "result": fn(ctx, args)}
+        try:
+            reply = {"id": rid, "ok": True, "result": fn(ctx, args)}
+        except PumpError as e:
+            reply = error_reply(rid, e)
+        except Exception as e:  # a bug in a handler must not take the loop down
+            reply = error_reply(rid, PumpError(INTERNAL, "%s: %s" % (type(e).__name__, e)))
+        audit = getattr(ctx, "audit", None)
+        if audit is not None:
+            audit(name, args, reply)   # every command that reached its handler, for the log
+        return reply
     except PumpError as e:
         return error_reply(rid, e)
-    except Exception as e:  # a bug in a handler must not take the loop down
-        return error_reply(rid, PumpError(INTERNAL, "%s: %s" % (type(e).__name__, e)))
 
 
 def encode(msg):

@@ -66,3 +66,15 @@ def refill(app, args):
              "volume_ml": new_pl / 1e9}
     app.send_event("refill", reply)
     return reply
+
+
+@_cmd("log_read", "patient", {
+    "since": {"type": "int", "ge": 0, "default": 0},
+    "limit": {"type": "int", "ge": 1, "le": 20, "default": 20}})
+def log_read(app, args):
+    """A page of the event log: records newer than `since`, oldest first (pumpctl log)."""
+    if app.persist is None:
+        raise PumpError(BAD_STATE, "this board keeps no event log (no storage)")
+    log = app.persist.log
+    return {"records": log.read(args["since"], args["limit"]), "last": log.last_seq(),
+            "boot": log.boot}

@@ -10,7 +10,7 @@ REQUIRED = {
     "occlusion": HIGH, "over_delivery": HIGH, "reservoir_empty": HIGH, "reservoir_low": MEDIUM,
     "reservoir_discrepancy": MEDIUM, "watchdog_reset": HIGH, "task_stalled": HIGH,
     "pressure_sensor_fault": HIGH, "supply_low": MEDIUM, "supply_end_of_service": HIGH,
-    "motor_stall": HIGH, "internal_fault": HIGH,
+    "motor_stall": HIGH, "internal_fault": HIGH, "program_store_bad": HIGH,
 }
 
 

@@ -1,0 +1,161 @@
+# What the pump keeps across resets and power cuts, through the app: program, journal, log, resume policy.
+
+from fake_flash import FakeFlash, PowerCut
+from fakes import (Escape, FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library,
+                   expect_raises, ok, refused, reply)
+from pump.app import App
+from pump.wiring import Board
+from test_app_programs import WALL, load, saline
+
+MS_PER_H = 3600000
+
+
+def boot(flash, cause="power_on"):
+    """A board booting on `flash` (what a power cut or reset left), its clock at 0."""
+    clock = FakeClock()
+    board = Board(board_cfg(), motor=FakeMotor(clock), clock=clock, link=FakeLink(),
+                  pressure=None, system=FakeSystem(cause=cause))
+    board.storage = flash
+    board.motor.bursts = None
+    app = App(board, drug_library())
+    run_loop(app, 0)     # the boot: restore, resume, then the loop's first pass
+    return app
+
+
+def run_loop(app, ms):
+    """The real main loop for ms more of board time."""
+    clock = app.board.clock
+    end = clock.t + ms
+
+    def on_wait(timeout_ms, ready):
+        if clock.t >= end:
+            raise Escape()
+        clock.t += timeout_ms
+        return False
+    clock.wait = on_wait
+    if app._wdt is None:
+        expect_raises(Escape, app.run)
+    else:
+        expect_raises(Escape, app._loop)
+
+
+def kinds(app):
+    return [r["k"] for r in app.persist.log.read(0, 20)]
+
+
+def test_a_confirmed_program_and_the_reservoir_count_come_back_after_a_power_cut():
+    flash = FakeFlash()
+    app = boot(flash)
+    run_loop(app, 1000)
+    load(app, saline(2.4))
+    ok(app, "start")
+    run_loop(app, 2 * MS_PER_H)
+    res = app.ctl.reservoir_pl
+    again = boot(flash.reboot())
+    run_loop(again, 1000)
+    assert again.program_digest == app.program_digest and again.ctl.program is not None
+    # the journal is at most one interval behind: 60 s at 100 uL/h is under 2 uL
+    assert 0 <= again.ctl.reservoir_pl - res <= 2 * 10 ** 6, (again.ctl.reservoir_pl, res)
+
+
+def test_a_rate_delivery_resumes_by_itself_after_a_power_cut_without_making_up_the_gap():
+    flash = FakeFlash()
+    app = boot(flash)
+    ok(app, "set_rate", {"rate_ul_h": 100})
+    ok(app, "start")
+    run_loop(app, MS_PER_H)
+    steps = app.ctl.steps
+    again = boot(flash.reboot())
+    run_loop(again, 600000)               # ten minutes after the power came back
+    assert again.ctl.state == "running"
+    # 10 minutes at 100 uL/h is 166 steps: nothing of the time off is added
+    assert again.ctl.steps - steps <= 166 + 1, again.ctl.steps - steps
+
+
+def test_after_a_watchdog_reset_the_pump_comes_back_stopped_with_its_counts():
+    flash = FakeFlash()
+    app = boot(flash)
+    ok(app, "set_rate", {"rate_ul_h": 100})
+    ok(app, "start")
+    run_loop(app, MS_PER_H)
+    again = boot(flash.reboot(), cause="watchdog")
+    run_loop(again, 60000)
+    assert again.ctl.state == "stopped" and again.ctl.steps > 0
+    assert "watchdog_reset" in again.safety.codes()
+
+
+def test_a_program_that_was_delivering_waits_for_the_time_and_never_gives_the_prime_again():
+    flash = FakeFlash()
+    app = boot(flash)
+    load(app, saline(1.2, catheter={"length_cm": 90, "ul_per_cm": 2}, prime={"duration_min": 30}))
+    ok(app, "start")
+    run_loop(app, MS_PER_H)
+    assert app.ctl.steps > 1800            # the 180 uL prime went out
+    again = boot(flash.reboot())
+    run_loop(again, 1000)
+    assert again.ctl.state == "stopped" and "time_unknown" in again.safety.codes()
+    steps = again.ctl.steps
+    ok(again, "time_sync", {"time_ms": WALL + 2 * MS_PER_H})
+    assert "time_unknown" not in again.safety.codes()
+    ok(again, "start")
+    run_loop(again, MS_PER_H)
+    # basal only: 1.2 mL/day is 50 uL/h, 500 steps; the prime would have added 1800
+    assert again.ctl.steps - steps <= 501, again.ctl.steps - steps
+
+
+def test_a_demand_bolus_given_before_a_reset_still_counts_against_the_lockout():
+    flash = FakeFlash()
+    app = boot(flash)
+    load(app, saline(2.4, demand={"dose": 0.05, "duration_min": 10, "lockout_min": 60,
+                                  "max_per_24h": 4}))
+    ok(app, "start")
+    run_loop(app, 60000)
+    ok(app, "bolus_demand")
+    run_loop(app, 60000)
+    again = boot(flash.reboot(), cause="soft")
+    run_loop(again, 1000)
+    ok(again, "time_sync", {"time_ms": WALL + 3 * 60000})
+    ok(again, "start")
+    err = refused(again, "bolus_demand")
+    assert err["code"] == "limit" and "locked out" in err["message"], err
+
+
+def test_a_store_whose_slots_are_both_corrupt_raises_an_alarm_and_no_program_runs():
+    flash = FakeFlash()
+    app = boot(flash)
+    load(app, saline(2.4))
+    load(app, saline(1.2))
+    for name in ("prog_a", "prog_b"):
+        flash.files[name] = flash.files[name][:40] + b"garbage" + flash.files[name][47:]
+    again = boot(flash)
+    run_loop(again, 1000)
+    assert "program_store_bad" in again.safety.codes() and again.ctl.program is None
+    assert refused(again, "start")["code"] == "bad_state"
+
+
+def test_a_cut_while_a_new_program_is_stored_leaves_the_old_one_in_use():
+    flash = FakeFlash("fat")
+    app = boot(flash)
+    load(app, saline(2.4))
+    first = app.program_digest
+    flash.arm(300)
+    expect_raises(PowerCut, load, app, saline(1.2))
+    again = boot(flash.reboot())
+    run_loop(again, 1000)
+    assert again.program_digest == first
+
+
+def test_every_command_that_changes_something_is_logged_but_status_polls_are_not():
+    app = boot(FakeFlash())
+    run_loop(app, 1000)
+    ok(app, "status")
+    ok(app, "set_rate", {"rate_ul_h": 100})
+    refused(app, "bolus_demand")
+    ok(app, "start")
+    recs = app.persist.log.read(0, 20)
+    # a command is logged once its handler is done, after the events it caused
+    assert [r["k"] for r in recs] == ["boot", "command", "command", "state", "command"], recs
+    assert recs[1]["cmd"] == "set_rate" and recs[1]["args"] == {"rate_ul_h": 100}
+    assert recs[2]["cmd"] == "bolus_demand" and recs[2]["ok"] is False
+    page = ok(app, "log_read", {"since": 2})
+    assert [r["seq"] for r in page["records"]] == [3, 4, 5]
