@@ -164,10 +164,10 @@ def test_commands_returns_the_command_table():
     assert table == COMMANDS.describe()
     by_name = dict([(c["name"], c) for c in table])
     assert sorted(by_name) == ["alarm_ack", "alarm_silence", "alarms", "bolus_clinician",
-                               "bolus_demand", "commands", "hello",
+                               "bolus_demand", "commands", "hello", "log_read",
                                "program_begin", "program_clear", "program_confirm", "program_get",
                                "program_part", "program_review", "program_summary", "refill",
-                               "service", "set_rate", "start", "status", "stop"]
+                               "service", "set_rate", "start", "status", "stop", "time_sync"]
     assert by_name["bolus_demand"]["role"] == "patient"
     assert by_name["program_confirm"]["role"] == "clinician"
     assert by_name["set_rate"] == {"name": "set_rate", "role": "clinician", "args": ["rate_ul_h"]}
