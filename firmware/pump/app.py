@@ -233,6 +233,8 @@ class App:
             s["pressure_kpa"] = self.board.pressure.read_kpa()
             s["occlusion"] = self.safety.occlusion_state()
             s["occlusion"]["released_ul"] = self.safety.released_ul
+        if self.safety.stall is not None:
+            s["stall"] = self.safety.stall.state()   # as of the last check: no extra read
         sim_time = getattr(self.board.clock, "sim_time_s", None)
         if sim_time is not None:
             s["sim_time_s"] = sim_time()
@@ -277,6 +279,8 @@ class App:
         faults = self.faults
         while True:
             now = clock.now_ms()
+            # before this pass steps: the last pass's steps have had the wait to come out
+            safety.check_motor(now)
             runaway = faults is not None and faults.active(RUNAWAY_FAULT) and ctl.state == RUNNING
             stepped = False
             if faults is not None and faults.active(CRASH_FAULT):

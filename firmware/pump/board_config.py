@@ -6,6 +6,7 @@ import json
 from pump.errors import ConfigError
 from pump.occlusion import DEFAULTS as _OCCLUSION
 from pump.schema import validate
+from pump.stall import DEFAULTS as _STALL
 
 # board.json is read whole into RAM: refuse anything that could not be a sane board file
 MAX_FILE_BYTES = 8192
@@ -24,6 +25,18 @@ def _role(required):
         s["required"] = True
     return s
 
+
+# the encoder's stall check settings are the firmware's (pump/stall.py), so they are checked here;
+# anything else in the role is the driver's
+_ENCODER = {"type": "obj", "extra": "keep", "fields": {
+    "kind": _KIND,
+    "stall_steps": {"type": "int", "ge": 1, "le": 10000},
+    "stall_fraction": {"type": "num", "ge": 0, "lt": 1},
+    "check_steps": {"type": "int", "ge": 1, "le": 100000},
+    "check_ms": {"type": "int", "ge": 100, "le": 600000},
+}}
+for _k in _STALL:
+    _ENCODER["fields"][_k]["default"] = _STALL[_k]
 
 _LIMIT = 100000  # upper bound of every rate, speed and volume field
 
@@ -63,6 +76,7 @@ BOARD = {"type": "obj", "fields": {
         "supply": _role(False),     # supply or battery voltage monitor
         "annunciator": _role(False),  # alarm LED and buzzer
         "faults": _role(False),     # fault switches a rig can flip (the sim board's only)
+        "encoder": _ENCODER,        # the motor shaft's position, for the stall check
     }},
     # pin names are data (GP5, "X1", 23...): any int or short string, the drivers check them
     "pins": {"type": "map", "max_len": 64, "key_max_len": 32, "default": {},

@@ -333,6 +333,7 @@ class GuardedMotor:
         self.clock = clock
         self.on_breach = on_breach
         self._reported = False
+        self.steps = 0     # every step passed on to the driver: what the stall check compares
 
     def enable(self):
         if self.guard.tripped():
@@ -349,6 +350,7 @@ class GuardedMotor:
         """Command n steps if the guard allows them; False (motor disabled) if not."""
         if self.guard.allow(self.clock.now_ms(), n):
             self.motor.step(n)
+            self.steps += n
             return True
         self.motor.disable()
         if not self._reported:

@@ -58,9 +58,8 @@
 # What it cannot tell from an occlusion: a back-pressure rise as fast as the pump's own (Q / C).
 #
 # Motor stall: StallGuard-type (back-EMF) detection needs speed and is meaningless at infusion step
-# rates; a stall can only be detected where the hardware has an encoder or driver diagnostics (the
-# sim board has neither). A stalled motor delivers nothing and raises no pressure: these detectors
-# do not see it: only the refill reconciliation (expected against aspirated residual) does.
+# rates. A stalled motor delivers nothing and raises no pressure, so these detectors do not see
+# it: a board's encoder does (pump/stall.py), and without one only the refill reconciliation.
 #
 # Cost: a reading every sample_ms while steps are watched (0.5 Hz by default), every
 # idle_sample_ms between sparse steps, none an idle_hold_s after the last step (the first step

@@ -1,4 +1,4 @@
-# The pump's guards in one place: alarms, the over-delivery guard on the motor, task check-ins.
+# The pump's guards in one place: alarms, the over-delivery guard and stall check, task check-ins.
 #
 # The app steps the motor only through self.motor, a GuardedMotor: the guard counts what is
 # actually commanded and knows nothing of the planner, so a planner fault cannot talk it round.
@@ -7,6 +7,7 @@ from pump.controller import RUNNING
 from pump.guard import GuardedMotor, RunawayGuard
 from pump.occlusion import detectors
 from pump.program_limits import board_cap
+from pump.stall import from_spec as stall_check
 from pump.tasks import TaskMonitor
 
 TASKS = ("control", "link")     # each must check in within TASK_MAX_MS for the watchdog to be fed
@@ -53,6 +54,11 @@ class Safety:
         self._occluded_at = None     # (kpa, undelivered_ul) when the occlusion alarm was raised
         self._open_kpa = None        # the line's level before the occlusion
         self.released_ul = None      # the bolus an occlusion let go when it cleared
+        # motor stall: only where an encoder shows what the rotor did (pump/stall.py)
+        self.encoder = board.encoder
+        self.stall = (stall_check(cfg["drivers"].get("encoder", {}))
+                      if board.encoder is not None else None)
+        self._encoder_lost = False   # unreadable: no check until an acknowledgement reads it
 
     # ---- alarms ------------------------------------------------------------------------------
 
@@ -212,6 +218,49 @@ class Safety:
 
     def occlusion_state(self):
         return dict([(type(d).__name__, d.state()) for d in self.detectors])
+
+    # ---- motor stall (boards with an encoder) -------------------------------------------------
+
+    def check_motor(self, now):
+        """Compare the steps passed to the motor with the encoder's count, when a check is due
+        (a sim read is a round trip: not every step). A stall raises motor_stall."""
+        st = self.stall
+        if st is None or self._encoder_lost or not st.due(now, self.motor.steps):
+            return
+        seen = self._read_encoder()
+        if seen is None:
+            return
+        stalled = st.check(now, self.motor.steps, seen)
+        if stalled is not None:
+            self._latch("motor_stall", "commanded %d steps, encoder saw %d: %.1f steps behind "
+                        "beyond the %.0f%% allowance, limit %d"
+                        % (stalled["commanded"], stalled["seen"], stalled["behind"],
+                           st.stall_fraction * 100, stalled["limit"]))
+
+    def rebaseline_stall(self, now):
+        """Judge the next start afresh (motor_stall acknowledged): what the motor lost before
+        no longer counts."""
+        if self.stall is None:
+            return
+        self._encoder_lost = False
+        seen = self._read_encoder()
+        if seen is not None:
+            self.stall.rebaseline(now, self.motor.steps, seen)
+
+    def _read_encoder(self):
+        try:
+            return self.encoder.read_steps()
+        except OSError as e:
+            # a motor that cannot be watched must not run: same alarm, with the reason
+            self._encoder_lost = True
+            self._latch("motor_stall", "cannot read the encoder: %s" % e)
+            return None
+
+    def _latch(self, code, detail):
+        self.raise_alarm(code, detail)
+        # delivery has stopped, so the condition can no longer be seen to go: the alarm stays,
+        # latched, until someone acknowledges it
+        self.condition_gone(code)
 
     # ---- supply ------------------------------------------------------------------------------
 

@@ -22,6 +22,9 @@ def alarm_ack(app, args):
         app.safety.guard.reset(app.now())
     elif code == "occlusion":
         app.safety.clear_occlusion(app.now())
+    elif code == "motor_stall":
+        # the steps lost before are known: the next start is judged on what the motor does then
+        app.safety.rebaseline_stall(app.now())
     return app.safety.describe(app.now())
 
 

@@ -7,7 +7,7 @@ class Board:
     """The hardware of one board: its config and one driver per role."""
 
     def __init__(self, cfg, motor, clock, link, pressure, system, supply=None, faults=None,
-                 annunciator=None):
+                 annunciator=None, encoder=None):
         self.cfg = cfg
         self.motor = motor
         self.clock = clock
@@ -17,17 +17,19 @@ class Board:
         self.supply = supply
         self.faults = faults
         self.annunciator = annunciator
+        self.encoder = encoder      # read_steps(): the rotor's position in motor steps since boot
 
     def safe_state(self):
-        # Every actuator's safe state, the motor first, each tried even if another fails.
-        for driver in (self.motor, self.annunciator):
+        # Every actuator's safe state, the motor first, each tried even if another fails; a
+        # sensor (the encoder) has one only if its driver offers it.
+        for driver in (self.motor, self.annunciator, self.encoder):
             if driver is None:
                 continue
             try:
                 hook = getattr(driver, "safe_state", None)
                 if hook is not None:
                     hook()
-                else:
+                elif driver is not self.encoder:
                     driver.disable()
             except Exception:
                 pass
@@ -48,7 +50,7 @@ def build_board(path="board.json"):
     drivers = cfg["drivers"]
     link_spec = drivers.get("link", {"kind": "stdio"})
     optional = {}
-    for role in ("pressure", "supply", "faults", "annunciator"):
+    for role in ("pressure", "supply", "faults", "annunciator", "encoder"):
         optional[role] = load_driver(role, drivers[role], cfg) if role in drivers else None
     from drivers.machine_system import MachineSystem
     return Board(cfg,
@@ -59,4 +61,5 @@ def build_board(path="board.json"):
                  system=MachineSystem(),
                  supply=optional["supply"],
                  faults=optional["faults"],
-                 annunciator=optional["annunciator"])
+                 annunciator=optional["annunciator"],
+                 encoder=optional["encoder"])

@@ -251,6 +251,13 @@ class Plant:
         self.steps_moved += moved
         return moved
 
+    @property
+    def rotor_steps(self):
+        """Steps the rotor really turned: fluid or air. Steps a disabled driver ignored, steps
+        lost past the force limit and steps the drive slipped are not among them: what a shaft
+        encoder counts."""
+        return self.steps_moved + self.steps_air
+
     def set_motor_enabled(self, t_ms, enabled):
         self._advance(t_ms)
         self.motor_enabled = bool(enabled)
@@ -366,6 +373,7 @@ class Plant:
             "steps_air": self.steps_air,
             "steps_ignored": self.steps_ignored,
             "steps_slipped": self.steps_slipped,
+            "rotor_steps": self.rotor_steps,
             "sensor_fault": None if self._sensor_fault is None else self._sensor_fault[0],
             "motor_enabled": self.motor_enabled,
             "occlusion": self._occ,

@@ -93,6 +93,7 @@ class Supervisor:
         self.faults = set()      # firmware faults the rig injected (the board is told on connect)
         self.supply_v = _SUPPLY_V
         self.annunciation = {"led": "off", "buzzer": None}   # what the board's LED and buzzer do
+        self.encoder_base = 0    # the rotor's count at this boot: the encoder counts from 0
 
     @staticmethod
     def _read_board(path):
@@ -156,6 +157,7 @@ class Supervisor:
     def power_on(self, cause, boot="normal"):
         self.boots += 1
         self.annunciation = {"led": "off", "buzzer": None}   # a booting board shows nothing yet
+        self.encoder_base = self.plant.rotor_steps   # an encoder's counter starts at 0 at boot
         self.last_cause = cause
         self.kbd_intr = False  # the ROM enables it around main.py and REPL code
         self.wdt_timeout_ms = None
@@ -302,6 +304,10 @@ class Supervisor:
             t = int(args[0])
             self._advance(t)
             self.board_conn.sendall(b"p %.4f\n" % self.plant.read_pressure_kpa(t))
+        elif tag == "Q":
+            t = int(args[0])
+            self._advance(t)
+            self.board_conn.sendall(b"q %d\n" % (self.plant.rotor_steps - self.encoder_base))
         elif tag == "A":
             self._advance(int(args[0]))
             self.annunciation = {"led": args[1], "buzzer": None if args[2] == "none" else args[2]}

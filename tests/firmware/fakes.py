@@ -79,6 +79,27 @@ class Escape(Exception):
     """Raised by a fake to leave App.run(), which otherwise loops forever."""
 
 
+def run_loop(app, end_ms):
+    """Run the real main loop (its clock a FakeClock) until board time reaches end_ms; return
+    the times of each watchdog feed."""
+    clock = app.board.clock
+    feeds = []
+    sys_ = app.board.system
+
+    def on_feed():
+        feeds.append(clock.now_ms())
+
+    def on_wait(timeout_ms, ready):
+        if clock.t >= end_ms:
+            raise Escape()
+        clock.t += timeout_ms
+        return False
+    sys_.on_feed = on_feed
+    clock.wait = on_wait
+    expect_raises(Escape, app.run)
+    return feeds
+
+
 class FakeClock:
     """Board time is whatever the test sets; wait() just moves it on by the timeout."""
 

@@ -4,8 +4,8 @@ from pump.app import App
 from pump.safety import SUPPLY_PERIOD_MS, TASK_MAX_MS
 from pump.wiring import Board
 
-from fakes import (Escape, FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library,
-                   expect_raises, ok, reply)
+from fakes import (FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library, ok, reply,
+                   run_loop)
 
 
 class FakeFaults:
@@ -25,26 +25,6 @@ def make_app(faults=None, cause="power_on", cfg=None, supply=None, annunciator=N
                   annunciator=annunciator)
     board.motor.bursts = None     # runs here are hours long: count steps, do not log each one
     return App(board, drug_library())
-
-
-def run_loop(app, end_ms):
-    """Run the real main loop until board time reaches end_ms; return the times of each feed."""
-    clock = app.board.clock
-    feeds = []
-    sys_ = app.board.system
-
-    def on_feed():
-        feeds.append(clock.now_ms())
-
-    def on_wait(timeout_ms, ready):
-        if clock.t >= end_ms:
-            raise Escape()
-        clock.t += timeout_ms
-        return False
-    sys_.on_feed = on_feed
-    clock.wait = on_wait
-    expect_raises(Escape, app.run)
-    return feeds
 
 
 def test_the_watchdog_is_not_fed_once_a_task_stops_checking_in():

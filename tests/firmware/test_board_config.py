@@ -51,6 +51,9 @@ def test_loads_the_sim_board_file():
     assert board["port"] == "unix" and board["filesystem"] == "posix"
     assert board["drivers"]["motor"] == {"kind": "sim_stepper"}
     assert board["drivers"]["link"] == {"kind": "stdio"}
+    assert board["drivers"]["encoder"] == {"kind": "sim_encoder", "stall_steps": 4,
+                                           "stall_fraction": 0.05, "check_steps": 8,
+                                           "check_ms": 5000}, board["drivers"]["encoder"]
     assert board["calibration"]["ul_per_step"] == 0.1
     assert board["limits"] == {"max_rate_ul_h": 5000, "max_steps_per_s": 200,
                                "reservoir_ul": 20000, "watchdog_ms": 5000}, board["limits"]
@@ -74,6 +77,28 @@ def test_keeps_driver_owned_options_in_a_role():
     b = minimal()
     b["drivers"]["motor"] = {"kind": "a4988", "step_pin": 2, "dir_pin": 3, "microsteps": 16}
     assert parse_board(b)["drivers"]["motor"] == b["drivers"]["motor"]
+
+
+def test_an_encoder_role_gets_the_stall_check_defaults_and_keeps_its_driver_options():
+    b = minimal()
+    b["drivers"]["encoder"] = {"kind": "as5600", "i2c": 0, "stall_steps": 6}
+    enc = parse_board(b)["drivers"]["encoder"]
+    assert enc == {"kind": "as5600", "i2c": 0, "stall_steps": 6, "stall_fraction": 0.05,
+                   "check_steps": 8, "check_ms": 5000}, enc
+    assert "encoder" not in parse_board(minimal())["drivers"]      # optional: no role, no check
+
+
+def test_refuses_stall_check_settings_out_of_range_with_their_paths():
+    b = minimal()
+    b["drivers"]["encoder"] = {"kind": "as5600", "stall_steps": 0, "stall_fraction": 1,
+                               "check_steps": 2.5, "check_ms": 50}
+    problems = problems_of(b)
+    assert problems == [
+        ("drivers.encoder.check_ms", "must be >= 100, got 50"),
+        ("drivers.encoder.check_steps", "must be an int, got float 2.5"),
+        ("drivers.encoder.stall_fraction", "must be < 1, got 1"),
+        ("drivers.encoder.stall_steps", "must be >= 1, got 0"),
+    ], problems
 
 
 def test_keeps_the_plant_as_given_without_checking_it():

@@ -333,7 +333,7 @@ def test_state_is_json_serialisable_with_the_documented_keys():
     s = plant().state(0)
     assert set(s) == {
         "t_ms", "line_pressure_kpa", "back_pressure_kpa", "reservoir_ul", "outlet_ul", "scale_ul",
-        "steps_moved", "steps_lost", "steps_air", "steps_ignored", "steps_slipped", "sensor_fault", "motor_enabled", "occlusion",
+        "steps_moved", "steps_lost", "steps_air", "steps_ignored", "steps_slipped", "rotor_steps", "sensor_fault", "motor_enabled", "occlusion",
     }
     assert json.loads(json.dumps(s)) == s
 
@@ -426,3 +426,22 @@ def test_lost_steps_move_no_fluid_and_are_counted():
     assert plant.step(10, 100) == 75
     s = plant.state(20)
     assert (s["steps_slipped"], s["steps_moved"], s["reservoir_ul"]) == (25, 75, 20000 - 7.5)
+
+
+def test_the_rotor_count_a_shaft_encoder_sees_leaves_out_slipped_stalled_and_ignored_steps():
+    p = plant(motor_stall_kpa=10.0, compliance_ul_per_kpa=0.5, reservoir_ul=7.0)  # 2 kPa per step
+    p.lose_steps(0, 0.5)
+    p.step(0, 4)                       # 2 slip, 2 move
+    p.lose_steps(0, 0.0)
+    p.occlude(0, 1.0)
+    p.step(0, 6)                       # from 5 kPa: 3 move (7, 9, 11 kPa), 3 are lost at 10
+    p.set_motor_enabled(0, False)
+    p.step(0, 5)                       # ignored: the driver is off
+    p.set_motor_enabled(0, True)
+    p.release(0)
+    p.state(60_000)
+    p.step(60_000, 4)                  # 2 uL left in the reservoir: 2 move, then 2 turn in air
+    s = p.state(60_000)
+    assert (s["steps_slipped"], s["steps_lost"], s["steps_ignored"]) == (2, 3, 5), s
+    assert (s["steps_moved"], s["steps_air"]) == (7, 2), s
+    assert s["rotor_steps"] == p.rotor_steps == 9     # the rotor turned for fluid and for air

@@ -250,6 +250,12 @@ def read_pressure_kpa():
     return float(_channel.request("P %d" % _clock.sim_ms(), "p")[0])
 
 
+def read_encoder_steps():
+    """The shaft encoder: steps the rotor really made since this boot (slipped and stalled
+    steps are not among them)."""
+    return int(_channel.request("Q %d" % _clock.sim_ms(), "q")[0])
+
+
 def annunciate(led, buzzer):
     _channel.send("A %d %s %s" % (_clock.sim_ms(), led, buzzer))
 
