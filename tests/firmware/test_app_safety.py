@@ -4,7 +4,8 @@ from pump.app import App
 from pump.safety import SUPPLY_PERIOD_MS, TASK_MAX_MS
 from pump.wiring import Board
 
-from fakes import (FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library, ok, reply,
+from fakes import (FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library, expect_raises,
+                   ok, reply,
                    run_loop)
 
 
