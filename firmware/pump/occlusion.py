@@ -328,6 +328,11 @@ class StepResponseDetector:
                 d = 0.0
                 self._held_steps = 0
             self._u = u
+        elif self._u <= 0.0:
+            # the first level of a watch: nothing is held, so the tolerance starts here too (left
+            # from before the level, a stop soon after would count its slower drain as held)
+            self._mt = self._m
+            d = 0.0
         self._level = level
         self._d_prev = d
         self._t_eval = now_ms

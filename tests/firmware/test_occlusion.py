@@ -367,3 +367,31 @@ def test_detectors_come_from_the_board_config():
     assert isinstance(thr, ThresholdDetector) and isinstance(mdl, StepResponseDetector)
     for s in (thr.state(), mdl.state()):
         assert s["occluded"] is False and s["undelivered_ul"] == 0.0 and s["reason"] == "", s
+
+
+def test_model_detector_does_not_alarm_when_delivery_stops_a_few_seconds_after_it_started():
+    # the tolerated line drains more slowly than the open one: a stop soon after the first
+    # level was taken must not count that slower drain as held volume
+    sim = {"sample_ms": 4000, "threshold_sample_ms": 4000}
+    for run_ms in (5000, 9000, 13000):
+        for seed in (1, 2, 3):
+            line, det = noisy_line(seed=seed), StepResponseDetector(sim, UL_PER_STEP)
+            t, t_step, due = 0, 0, None
+            while t < 120000:
+                if due is None:
+                    due = det.sample_due_ms(t)
+                t_next = t_step if t_step < run_ms else 10 ** 9
+                if due is not None and due < t_next:
+                    t_next = due
+                if t_next >= 120000:
+                    break
+                t = t_next
+                if t == t_step:
+                    line.step(t, 1)
+                    det.on_steps(t, 1)
+                    t_step += 360          # 1 mL/h at 0.1 uL a step
+                    due = None
+                else:
+                    det.on_pressure(t, line.read(t))
+                    due = None
+            assert not det.occluded, (run_ms, seed, det.state())
