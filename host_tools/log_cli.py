@@ -1,4 +1,4 @@
-"""pumpctl log and pumpctl time sync: export the pump's event log; set its wall clock."""
+"""pumpctl log, history and time sync: export the pump's event log, its daily doses; set its clock."""
 import csv
 import datetime
 import json
@@ -64,6 +64,42 @@ def cmd_log(args, client_factory):
     return 0
 
 
+def history_rows(recs):
+    """(date, delivered_ul, programmed_ul or None, percent or None) per "day" record."""
+    out = []
+    for r in recs:
+        if r.get("k") != "day":
+            continue
+        date = (datetime.date(1970, 1, 1) + datetime.timedelta(days=r["day"])).isoformat()
+        got, want = r.get("delivered_ul"), r.get("programmed_ul")
+        pct = None if not want else 100.0 * got / want
+        out.append((date, got, want, pct))
+    return out
+
+
+def format_history(rows_):
+    if not rows_:
+        return ("no whole days logged yet: the pump logs a day at each local midnight once its "
+                "time is set (pumpctl time sync)")
+    lines = ["%-10s  %12s  %12s  %7s" % ("date", "delivered uL", "programmed", "%")]
+    for date, got, want, pct in rows_:
+        lines.append("%-10s  %12.1f  %12s  %7s" % (date, got, "-" if want is None else "%.1f" % want,
+                                                   "-" if pct is None else "%.1f" % pct))
+    lines.append("(the first and last day of a program or a stop count only the hours delivering)")
+    return "\n".join(lines)
+
+
+def cmd_history(args, client_factory):
+    with client_factory(args) as c:
+        rows_ = history_rows(fetch(c))
+    if args.json:
+        print(json.dumps([{"date": d, "delivered_ul": g, "programmed_ul": w, "percent": p}
+                          for d, g, w, p in rows_], indent=1))
+    else:
+        print(format_history(rows_))
+    return 0
+
+
 def cmd_time_sync(args, client_factory):
     with client_factory(args) as c:
         r = c.request("time_sync", time_ms=local_wall_ms())
@@ -82,6 +118,10 @@ def add_parsers(sub, client_factory):
     s.add_argument("--boot", type=int, metavar="N", help="only records of boot N")
     s.add_argument("--since", type=int, default=0, metavar="SEQ", help="only records after this seq")
     s.set_defaults(func=lambda a: cmd_log(a, client_factory))
+
+    s = sub.add_parser("history", help="delivered volume per day against the programmed volume")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=lambda a: cmd_history(a, client_factory))
 
     s = sub.add_parser("time", help="the pump's wall clock")
     tsub = s.add_subparsers(dest="time_cmd", required=True)

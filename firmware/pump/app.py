@@ -7,6 +7,7 @@ from pump.commands import COMMANDS
 from pump.protocol import LineReader, handle, encode, event
 from pump.safety import Safety
 from pump.persistence import Persistence, StoreRefused
+from pump.program_view import daily_volume_nl
 import pump.program_commands  # noqa: F401  (registers the program and bolus commands)
 import pump.safety_commands  # noqa: F401  (registers alarms, acknowledge, silence, refill)
 
@@ -20,6 +21,7 @@ QUIET_COMMANDS = ("hello", "commands", "status", "alarms", "program_get", "progr
                   "program_part", "log_read")
 # events after which the journal is written at once, not at its next interval
 JOURNAL_NOW = ("state", "bolus", "program", "refill")
+MS_PER_DAY = 86400000
 RESUME_AFTER = ("power_on", "soft", "hard")   # resets after which delivery resumes by itself
 RUNAWAY_FAULT = "planner_runaway"   # rig fault: the planner asks for a full burst every pass
 CRASH_FAULT = "crash"                # rig fault: an unhandled error escapes the loop (one-shot)
@@ -56,6 +58,8 @@ class App:
         self.pending = None      # (program, digest) reviewed and waiting for confirmation
         self.program_digest = None
         self.resumed = False     # the journal says it was delivering when the board reset
+        self.day = None          # [local day number, steps at its start]: the daily history
+        self._next_day_check = 0
         # what survives a reset: program store, journal, event log (a board without storage
         # keeps nothing; one whose flash fails at boot runs on, with an alarm)
         self.persist = None
@@ -136,7 +140,34 @@ class App:
         d = ctl.delivery
         if d is not None:
             s["program"] = d.journal_state(now - ctl.t0)
+        if self.day is not None:
+            s["day"] = self.day
         return s
+
+    def account_day(self, now):
+        """At each local midnight, log the day's delivered volume beside the programmed one
+        (pumpctl history). Checked once a second; nothing is counted while the time is unknown."""
+        if now < self._next_day_check:
+            return
+        self._next_day_check = now + 1000
+        wall = self.wall_ms(now)
+        if wall is None:
+            return
+        today = wall // MS_PER_DAY
+        ctl = self.ctl
+        if self.day is None:
+            self.day = [today, ctl.steps]
+            return
+        if today == self.day[0]:
+            return
+        day, steps0 = self.day
+        self.day = [today, ctl.steps]
+        programmed = None
+        if ctl.program is not None and ctl.program.days:
+            # 1970-01-01 was a Thursday; weekdays count from Monday
+            programmed = daily_volume_nl(ctl.program)[(day + 3) % 7] / 1000
+        self.record("day", {"day": day, "delivered_ul": (ctl.steps - steps0) * ctl.pl_per_step / 1e6,
+                            "programmed_ul": programmed})
 
     def _resume(self):
         """Policy after a reset (docs/persistence.md): delivery resumes by itself after a power
@@ -188,6 +219,8 @@ class App:
             if ctl.program is not None and "program" in j:
                 ctl.resume_program(j["program"])
         ctl.steps = j["steps"]
+        if isinstance(j.get("day"), list):
+            self.day = j["day"]
         if ctl.program is None:
             ctl.rate_nl_h = j["rate"]
         self.check_reservoir()
@@ -304,8 +337,10 @@ class App:
             safety.poll(now)
             if safety.may_feed(now):
                 self._wdt.feed()
-            if self.persist is not None and self.persist.journal_due(now):
-                self.write_journal()
+            if self.persist is not None:
+                self.account_day(now)
+                if self.persist.journal_due(now):
+                    self.write_journal()
             if busy:
                 continue  # more input may be waiting; due steps are checked first on every pass
             now = clock.now_ms()

@@ -159,3 +159,19 @@ def test_every_command_that_changes_something_is_logged_but_status_polls_are_not
     assert recs[2]["cmd"] == "bolus_demand" and recs[2]["ok"] is False
     page = ok(app, "log_read", {"since": 2})
     assert [r["seq"] for r in page["records"]] == [3, 4, 5]
+
+
+def test_each_local_midnight_logs_the_day_delivered_beside_the_programmed_volume():
+    app = boot(FakeFlash())
+    app.persist.journal.interval_ms = 600000   # fewer copies of the fake's files: MicroPython's RAM
+    load(app, saline(2.4))                 # 2.4 mL a day, applied at 09:00
+    ok(app, "start")
+    run_loop(app, 40 * MS_PER_H)           # to 01:00 two days later
+    days = [r for r in app.persist.log.read(0, 20) if r["k"] == "day"]
+    assert len(days) == 2, days
+    first, second = days
+    assert second["day"] == first["day"] + 1
+    assert second["programmed_ul"] == 2400.0
+    # the first day began at 09:00: 15 h of 2.4 mL/day; the second was whole
+    assert abs(first["delivered_ul"] - 1500) <= 0.2, first
+    assert abs(second["delivered_ul"] - 2400) <= 0.2, second
