@@ -94,8 +94,11 @@ class Plan:
         per = program.periodic
         self.p0 = 0            # program time of the first periodic start
         if per is not None:
-            tod = (start_wall_ms + self.therapy_ms) % MS_PER_DAY
-            self.p0 = self.therapy_ms + (per.first_ms - tod) % MS_PER_DAY
+            if per.next_wall_ms is not None:
+                self.p0 = self.therapy_ms + max(0, per.next_wall_ms - start_wall_ms - self.therapy_ms)
+            else:
+                tod = (start_wall_ms + self.therapy_ms) % MS_PER_DAY
+                self.p0 = self.therapy_ms + (per.first_ms - tod) % MS_PER_DAY
 
     # ---- basal ----------------------------------------------------------------------------
 
@@ -514,10 +517,13 @@ class Delivery:
         w = self.start_wall_ms
         plan = self.plan
         b = self._running_bolus(t)
+        # the start after t: one running now was cut short and is not resumed
+        nxt = plan.next_periodic(t + 1)
         return {"start_wall": w, "t": t, "taken": self.steps_taken,
                 "demands": [w + x for x in self._demands],
                 "catheter_done": t >= plan.therapy_ms,
                 "temp_end_wall": w + plan.temp_end if t < plan.temp_end else None,
+                "periodic_next_wall": None if nxt is None else w + nxt,
                 "bolus": None if b is None else b[3]}
 
     def bolus_status(self, t):
@@ -555,6 +561,16 @@ def resumed_program(program, carry, wall_ms):
     for k in program.__dict__:
         setattr(p, k, getattr(program, k))
     p.catheter = None
+    nxt = carry.get("periodic_next_wall")
+    if p.periodic is not None and nxt is not None:
+        # the series keeps its phase: its next start at or after this one
+        per = p.periodic
+        i = per.interval_ms
+        if nxt < wall_ms:
+            nxt += (wall_ms - nxt + i - 1) // i * i
+        q = type(per)(per.volume_nl, per.duration_ms, i, per.first_ms)
+        q.next_wall_ms = nxt
+        p.periodic = q
     end = carry.get("temp_end_wall")
     if p.temp is not None:
         if end is None or end <= wall_ms:

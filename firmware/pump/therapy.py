@@ -31,6 +31,9 @@ class Periodic(Bolus):
         Bolus.__init__(self, volume_nl, duration_ms)
         self.interval_ms = interval_ms      # int >= duration_ms
         self.first_ms = first_ms            # ms after midnight, 0 <= first_ms < MS_PER_DAY
+        # after a reset: the wall time of the next start of the series already running, so a
+        # restart keeps its phase (None: the series starts at first_ms)
+        self.next_wall_ms = None
 
 
 class Demand(Bolus):

@@ -175,3 +175,96 @@ def test_each_local_midnight_logs_the_day_delivered_beside_the_programmed_volume
     # the first day began at 09:00: 15 h of 2.4 mL/day; the second was whole
     assert abs(first["delivered_ul"] - 1500) <= 0.2, first
     assert abs(second["delivered_ul"] - 2400) <= 0.2, second
+
+
+# ---- restarts in the middle of things ------------------------------------------------------
+
+def _steps_over(app, ms):
+    before = app.ctl.steps
+    run_loop(app, ms)
+    return app.ctl.steps - before
+
+
+def _restart_synced(flash, wall_ms, cause="soft"):
+    again = boot(flash.reboot(), cause=cause)
+    ok(again, "time_sync", {"time_ms": wall_ms})
+    ok(again, "start")
+    return again
+
+
+def test_a_demand_bolus_cut_short_by_a_reset_is_not_resumed_but_still_counts():
+    flash = FakeFlash()
+    app = boot(flash)
+    load(app, saline(2.4, demand={"dose": 0.05, "duration_min": 10, "lockout_min": 60,
+                                  "max_per_24h": 4}))
+    ok(app, "start")
+    run_loop(app, 60000)
+    ok(app, "bolus_demand")                  # 50 uL over 10 minutes
+    run_loop(app, 120000)                    # cut 2 minutes in
+    again = _restart_synced(flash, WALL + 4 * 60000)
+    # the next 10 minutes: basal only (2.4 mL/day is 16.7 uL in 10 min, 166 steps), no 40 uL rest
+    assert _steps_over(again, 600000) <= 167
+    assert again.ctl.delivery.bolus_status(again.now() - again.ctl.t0)["demand_used_24h"] == 1
+
+
+def test_a_periodic_bolus_cut_short_by_a_reset_is_not_resumed():
+    flash = FakeFlash()
+    app = boot(flash)                        # the program starts at 09:00
+    load(app, saline(2.4, periodic={"dose": 0.1, "duration_min": 60, "interval_min": 360,
+                                    "first": "09:30"}))
+    ok(app, "start")
+    run_loop(app, 50 * 60000)                # 09:50: the 100 uL periodic bolus is 20 minutes in
+    again = _restart_synced(flash, WALL + 51 * 60000)
+    # 09:51 to 10:31: basal only, 66.7 uL (666 steps); the rest of the bolus would add 65 uL
+    assert _steps_over(again, 40 * 60000) <= 667
+    # and the next one, at 15:30, comes as programmed
+    run_loop(again, 5 * MS_PER_H)            # to 15:31
+    assert again.ctl.delivery.bolus_status(again.now() - again.ctl.t0)["active"] == "periodic"
+
+
+def test_a_restart_across_a_flex_step_change_runs_the_step_of_the_time_of_day():
+    flash = FakeFlash()
+    app = boot(flash)
+    doc = saline(None, flex={"steps": [{"start": "00:00", "rate": 1.2},
+                                       {"start": "10:00", "rate": 4.8}]})
+    del doc["basal"]
+    load(app, doc)
+    ok(app, "start")
+    run_loop(app, 58 * 60000)                # 09:58, at 1.2 mL/day
+    again = _restart_synced(flash, WALL + 62 * 60000)   # back at 10:02
+    # 4.8 mL/day is 200 uL/h: 2000 steps an hour, not the 500 of the step before
+    assert abs(_steps_over(again, MS_PER_H) - 2000) <= 1
+
+
+def test_a_refill_cut_at_any_byte_leaves_the_reservoir_before_or_after_it_and_a_readable_log():
+    base = FakeFlash()
+    app = boot(base)
+    load(app, saline(2.4))
+    ok(app, "start")
+    run_loop(app, MS_PER_H)
+    ok(app, "stop")
+    before = app.ctl.reservoir_pl
+    snapshot = dict(base.files)
+    # how many bytes the refill writes, uncut
+    probe = FakeFlash()
+    probe.files = dict(snapshot)
+    spent = probe.spent
+    ok(boot(probe), "refill", {"volume_ml": 20, "residual_ml": 19.9})
+    total = probe.spent - spent
+    after = 20 * 10 ** 9
+    outcomes = set()
+    for k in range(0, total + 400, 7):
+        flash = FakeFlash()
+        flash.files = dict(snapshot)
+        pump = boot(flash)
+        flash.arm(k)
+        try:
+            ok(pump, "refill", {"volume_ml": 20, "residual_ml": 19.9})
+        except PowerCut:
+            pass
+        again = boot(flash.reboot())
+        res = again.ctl.reservoir_pl
+        assert res in (before, after), (k, res)
+        outcomes.add(res)
+        assert again.persist.log.read(0, 20)      # readable, never raises
+    assert outcomes == {before, after}
