@@ -7,7 +7,7 @@ class Board:
     """The hardware of one board: its config and one driver per role."""
 
     def __init__(self, cfg, motor, clock, link, pressure, system, supply=None, faults=None,
-                 annunciator=None):
+                 annunciator=None, storage=None):
         self.cfg = cfg
         self.motor = motor
         self.clock = clock
@@ -17,6 +17,7 @@ class Board:
         self.supply = supply
         self.faults = faults
         self.annunciator = annunciator
+        self.storage = storage      # files on flash (drivers/vfs_storage.py interface)
 
     def safe_state(self):
         # Every actuator's safe state, the motor first, each tried even if another fails.
@@ -43,6 +44,13 @@ def load_driver(role, spec, cfg):
     return cls(spec, cfg)
 
 
+def load_storage(cfg):
+    """The board's storage driver: every board has a filesystem, so no storage role means
+    plain files over it (vfs_storage)."""
+    spec = cfg["drivers"].get("storage", {"kind": "vfs_storage"})
+    return load_driver("storage", spec, cfg)
+
+
 def build_board(path="board.json"):
     cfg = load_board(path)
     drivers = cfg["drivers"]
@@ -59,4 +67,5 @@ def build_board(path="board.json"):
                  system=MachineSystem(),
                  supply=optional["supply"],
                  faults=optional["faults"],
-                 annunciator=optional["annunciator"])
+                 annunciator=optional["annunciator"],
+                 storage=load_storage(cfg))
