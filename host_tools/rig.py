@@ -105,5 +105,24 @@ class SimRig:
     def power_on(self, off_s=0):
         return self.call("power_on", off_s=off_s)
 
+    # Power cuts inside flash writes (the sim board's sim_flash storage driver)
+    def cut_power_after_flash_bytes(self, n):
+        """Cut the power once the board's flash writes spend n more units (None disarms).
+
+        Units as fake_flash.py counts them: a write costs 1 + its bytes, an append its bytes, a
+        remove or an atomic rename 1. The file is left holding exactly the units that fit, the
+        board stays off until power_on(), and status()["flash_cuts"] counts the cuts that fired.
+        An armed cut outlives resets until it fires or is disarmed.
+        """
+        return self.call("cut_power_after_flash_bytes", n=n)
+
+    def disarm_flash_cut(self):
+        return self.cut_power_after_flash_bytes(None)
+
+    def flash_bytes_written(self):
+        """Flash units the board has spent since the sim started (across boots): a fuzz takes the
+        difference over one cycle of its scenario and arms a cut at a seeded point inside it."""
+        return self.status()["flash_bytes_written"]
+
     def reset_button(self):
         return self.call("reset_button")

@@ -77,6 +77,7 @@ BOARD = {"type": "obj", "fields": {
         "annunciator": _role(False),  # alarm LED and buzzer
         "faults": _role(False),     # fault switches a rig can flip (the sim board's only)
         "encoder": _ENCODER,        # the motor shaft's position, for the stall check
+        "storage": _role(False),    # files on flash; absent, vfs_storage (pump/wiring.py)
     }},
     # pin names are data (GP5, "X1", 23...): any int or short string, the drivers check them
     "pins": {"type": "map", "max_len": 64, "key_max_len": 32, "default": {},

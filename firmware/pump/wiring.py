@@ -7,7 +7,7 @@ class Board:
     """The hardware of one board: its config and one driver per role."""
 
     def __init__(self, cfg, motor, clock, link, pressure, system, supply=None, faults=None,
-                 annunciator=None, encoder=None):
+                 annunciator=None, encoder=None, storage=None):
         self.cfg = cfg
         self.motor = motor
         self.clock = clock
@@ -18,6 +18,7 @@ class Board:
         self.faults = faults
         self.annunciator = annunciator
         self.encoder = encoder      # read_steps(): the rotor's position in motor steps since boot
+        self.storage = storage      # files on flash (drivers/vfs_storage.py interface)
 
     def safe_state(self):
         # Every actuator's safe state, the motor first, each tried even if another fails; a
@@ -45,6 +46,13 @@ def load_driver(role, spec, cfg):
     return cls(spec, cfg)
 
 
+def load_storage(cfg):
+    """The board's storage driver: every board has a filesystem, so no storage role means
+    plain files over it (vfs_storage)."""
+    spec = cfg["drivers"].get("storage", {"kind": "vfs_storage"})
+    return load_driver("storage", spec, cfg)
+
+
 def build_board(path="board.json"):
     cfg = load_board(path)
     drivers = cfg["drivers"]
@@ -62,4 +70,4 @@ def build_board(path="board.json"):
                  supply=optional["supply"],
                  faults=optional["faults"],
                  annunciator=optional["annunciator"],
-                 encoder=optional["encoder"])
+                 encoder=optional["encoder"], storage=load_storage(cfg))

@@ -101,6 +101,19 @@ def test_refuses_stall_check_settings_out_of_range_with_their_paths():
     ], problems
 
 
+def test_the_storage_role_is_optional_and_keeps_its_options():
+    b = minimal()
+    assert "storage" not in parse_board(b)["drivers"]   # the wiring supplies vfs_storage
+    b["drivers"]["storage"] = {"kind": "vfs_storage", "root": "/data"}
+    assert parse_board(b)["drivers"]["storage"] == {"kind": "vfs_storage", "root": "/data"}
+    b["drivers"]["storage"] = {"root": "/data"}
+    assert only_problem(b) == ("drivers.storage.kind", "required key is missing")
+
+
+def test_the_sim_board_stores_files_through_the_power_cut_driver():
+    assert load_board(SIM_BOARD)["drivers"]["storage"] == {"kind": "sim_flash"}
+
+
 def test_keeps_the_plant_as_given_without_checking_it():
     b = minimal()
     b["plant"] = {"whatever": [1, 2], "the_simulator": {"decides": True}}

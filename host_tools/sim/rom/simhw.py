@@ -3,6 +3,13 @@
 # This is the sim board's "silicon": the sim drivers in firmware/drivers talk to it the way real
 # drivers talk to machine/rp2. The physical world (the plant) lives in the host-side supervisor,
 # because it must outlive the board through power cuts; every message carries the simulated time.
+#
+# Flash power cuts (the sim_flash storage driver): the supervisor pushes "B <units>" (or "B -")
+# when the rig arms (or disarms) a cut, and again on every connect while armed. Each mutating
+# flash operation spends units here: a write costs 1 + its bytes, an append its bytes, a remove
+# or an atomic rename 1. The board reports what it spent with "D <units> <left>" (no reply is
+# awaited) and, when the budget runs out inside an operation, persists exactly the units that
+# fit and sends "O <sim_ms> <units>": cut the power now. It then halts until it is killed.
 import socket
 import struct
 import time
@@ -207,6 +214,7 @@ def init(chan_path, sim_ms, speed, hold_ms):
     _channel = Channel(chan_path)
     _clock = Clock(_channel, sim_ms, speed, hold_ms)
     _channel.on("X", _on_fault)
+    _channel.on("B", _on_flash_budget)
 
 
 def channel():
@@ -274,3 +282,44 @@ def _on_fault(args):
 def fault_active(name):
     """A fault the rig injected into the firmware (planner_runaway, hang:<task>...)."""
     return _faults.get(name, False)
+
+
+# ---- flash power cuts (docs/simulator.md, "Power cuts inside flash writes") ----
+
+_flash_budget = None    # flash units left before the power goes; None: no cut armed
+
+
+def _on_flash_budget(args):
+    global _flash_budget
+    _flash_budget = None if args[0] == "-" else int(args[0])
+
+
+def flash_spend(units):
+    """How many of the next `units` flash units land before the power goes: all unless armed.
+
+    A short answer means the caller must persist exactly that many units, then call
+    flash_cut(), which never returns.
+    """
+    global _flash_budget
+    # A budget the rig armed just before this write may still sit unread in the socket (the
+    # REPL, for one, never waits on the clock): read it first, so an armed cut is never missed.
+    _channel.service()
+    left = _flash_budget
+    if left is not None and units > left:
+        _flash_budget = 0
+        return left
+    if left is not None:
+        _flash_budget = left - units
+    # one line, no reply awaited: the supervisor counts the bytes and keeps the budget left,
+    # which it hands to the next boot if a reset comes first
+    _channel.send("D %d %s" % (units, "-" if left is None else str(left - units)))
+    return units
+
+
+def flash_cut(units):
+    """The budget ran out `units` into an operation, which the caller has persisted: power off."""
+    global _flash_budget
+    _flash_budget = None
+    # with the time, as a reset does: the world clock stops where the board lost power
+    _channel.send("O %d %d" % (_clock.sim_ms(), units))
+    halt()
