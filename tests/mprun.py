@@ -1,5 +1,6 @@
 # Runs the firmware unit tests on the MicroPython unix port: micropython tests/mprun.py [files...]
 
+import gc
 import os
 import sys
 
@@ -62,6 +63,9 @@ def _run_module(path):
         if not attr.startswith("test_") or not callable(fn):
             continue
         try:
+            # each test starts on a collected heap: leftovers of the last one would fragment
+            # the 2 MB unix-port heap into MemoryErrors that say nothing about the test
+            gc.collect()
             fn()
             passed += 1
         except Exception as e:
