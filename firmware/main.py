@@ -28,8 +28,14 @@ def _start():
         # No driver was built, so nothing can move: stay in the REPL for a redeploy.
         print("pump: cannot start: %s" % e)
         return
+    from pump import crash
+    if crash.streak() >= crash.MAX_STREAK:
+        # the app crashed at every start: stay in the REPL, motor safe, for a bench engineer
+        board.safe_state()
+        print("pump: the app crashed %d times in a row (see crash.old); not restarting it. "
+              "Fix or redeploy, then remove crash.streak" % crash.streak())
+        return
     try:
-        from pump import crash
         from pump.app import App
         App(board, crashed=crash.take()).run()
     except BaseException as e:

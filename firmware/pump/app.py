@@ -6,6 +6,7 @@ from pump.controller import Controller, RUNNING
 from pump.commands import COMMANDS
 from pump.protocol import LineReader, handle, encode, event
 from pump.safety import Safety
+from pump import crash
 from pump.persistence import Persistence, StoreRefused
 from pump.program_view import daily_volume_nl
 import pump.program_commands  # noqa: F401  (registers the program and bolus commands)
@@ -22,7 +23,8 @@ QUIET_COMMANDS = ("hello", "commands", "status", "alarms", "program_get", "progr
 # events after which the journal is written at once, not at its next interval
 JOURNAL_NOW = ("state", "bolus", "program", "refill")
 MS_PER_DAY = 86400000
-RESUME_AFTER = ("power_on", "soft", "hard")   # resets after which delivery resumes by itself
+RESUME_AFTER = ("power_on", "soft", "hard")
+SETTLED_MS = 60000     # running this long after boot ends a crash streak (pump/crash.py)   # resets after which delivery resumes by itself
 RUNAWAY_FAULT = "planner_runaway"   # rig fault: the planner asks for a full burst every pass
 CRASH_FAULT = "crash"                # rig fault: an unhandled error escapes the loop (one-shot)
 
@@ -59,6 +61,7 @@ class App:
         self.program_digest = None
         self.resumed = False     # the journal says it was delivering when the board reset
         self.day = None          # [local day number, steps at its start]: the daily history
+        self._settle_at = None   # board ms at which this boot counts as settled (no crash loop)
         self._next_day_check = 0
         # what survives a reset: program store, journal, event log (a board without storage
         # keeps nothing; one whose flash fails at boot runs on, with an alarm)
@@ -302,6 +305,7 @@ class App:
             self.safety.condition_gone("internal_fault")
         self.restore()
         self._resume()
+        self._settle_at = self.now() + SETTLED_MS
         self._loop()
 
     def _loop(self):
@@ -337,6 +341,9 @@ class App:
             safety.poll(now)
             if safety.may_feed(now):
                 self._wdt.feed()
+            if self._settle_at is not None and now >= self._settle_at:
+                self._settle_at = None
+                crash.settled()   # it ran a minute: a later crash starts a new streak
             if self.persist is not None:
                 self.account_day(now)
                 if self.persist.journal_due(now):

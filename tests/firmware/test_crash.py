@@ -33,3 +33,17 @@ def test_a_recorded_crash_is_reported_once_by_its_last_line():
 def test_a_boot_without_a_crash_record_reports_nothing():
     _cleanup()
     assert crash.take(PATH, SEEN) is None
+
+
+def test_each_crash_lengthens_the_streak_until_a_settled_run_ends_it():
+    streak_path = "crash_test.streak"
+    try:
+        for n in (1, 2, 3):
+            crash.record(ValueError("again"), PATH, streak_path)
+            assert crash.streak(streak_path) == n
+        assert crash.streak(streak_path) >= crash.MAX_STREAK     # main.py stops restarting here
+        crash.settled(streak_path)
+        assert crash.streak(streak_path) == 0
+    finally:
+        _cleanup()
+        crash.settled(streak_path)
