@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from hil_tests.test_programs import apply, saline
-from host_tools.client import DeviceError
+from host_tools.client import DeviceError, PumpClient
 from host_tools.program_io import local_wall_ms
 
 UL_PER_STEP = 0.1
@@ -54,34 +54,38 @@ def test_a_rate_delivery_resumes_after_a_power_cut_and_the_scale_agrees_within_o
     assert scale_ul <= 360 * (3600 + 30 + 600 + 2) / 3600 + 1, scale_ul
 
 
-def test_a_program_survives_a_power_cut_and_waits_for_the_time_before_it_resumes(pump, rig, sim_only):
+def test_a_program_survives_a_power_cut_and_waits_for_the_time_before_it_resumes(board, rig, sim_only):
     rig.run_for(0)
     doc = saline("survivor", basal={"rate": 2.4},
                  demand={"dose": 0.05, "duration_min": 10, "lockout_min": 60, "max_per_24h": 4})
-    digest = apply(pump, doc, local_wall_ms())["program"]["digest"]
-    pump.request("start")
-    rig.run_for(600)
-    pump.request("bolus_demand")
-    rig.run_for(1200)                                    # the bolus ends; the journal has it
-    cut_and_restore(rig)
-    s = pump.request("status")
-    assert s["program"]["digest"] == digest and s["state"] == "stopped", s
-    assert "time_unknown" in s["alarms"]
-    assert pumpctl("--port", pump.port, "time", "sync").returncode == 0
-    pump.request("start")
-    with pytest.raises(DeviceError) as refused:
+    with PumpClient(board.link, timeout=10.0) as pump:
+        digest = apply(pump, doc, local_wall_ms())["program"]["digest"]
+        pump.request("start")
+        rig.run_for(600)
         pump.request("bolus_demand")
+        rig.run_for(1200)                                # the bolus ends; the journal has it
+        cut_and_restore(rig)
+        s = pump.request("status")
+        assert s["program"]["digest"] == digest and s["state"] == "stopped", s
+        assert "time_unknown" in s["alarms"]
+    synced = pumpctl("--port", board.link, "time", "sync")   # the CLI, as a clinician would
+    assert synced.returncode == 0, synced.stderr
+    with PumpClient(board.link, timeout=10.0) as pump:
+        pump.request("start")
+        with pytest.raises(DeviceError) as refused:
+            pump.request("bolus_demand")
     assert "locked out" in str(refused.value)           # the bolus before the cut still counts
 
 
-def test_the_event_log_exports_every_boot_command_and_alarm_as_csv_and_json(pump, rig, sim_only):
-    pump.request("set_rate", rate_ul_h=100)
-    pump.request("start")
+def test_the_event_log_exports_every_boot_command_and_alarm_as_csv_and_json(board, rig, sim_only):
+    with PumpClient(board.link, timeout=10.0) as pump:
+        pump.request("set_rate", rate_ul_h=100)
+        pump.request("start")
     rig.run_for(60)
     cut_and_restore(rig)
     rig.fault("crash")
     rig.run_for(5)
-    out = pumpctl("--port", pump.port, "log")
+    out = pumpctl("--port", board.link, "log")
     assert out.returncode == 0, out.stderr
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     kinds = [r["kind"] for r in rows]
@@ -90,6 +94,6 @@ def test_the_event_log_exports_every_boot_command_and_alarm_as_csv_and_json(pump
     assert "set_rate" in cmds and "start" in cmds
     alarms = [json.loads(r["detail"])["name"] for r in rows if r["kind"] == "alarm"]
     assert "internal_fault" in alarms
-    out = pumpctl("--port", pump.port, "log", "--format", "json", "--kind", "boot")
+    out = pumpctl("--port", board.link, "log", "--format", "json", "--kind", "boot")
     boots = json.loads(out.stdout)
     assert [b["k"] for b in boots] == ["boot"] * len(boots) and boots[-1]["crash"]

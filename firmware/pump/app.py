@@ -203,7 +203,7 @@ class App:
             return
         now = self.now()
         try:
-            got = p.load_program(self.cfg, self.library())
+            got = p.load_program(self.cfg, self.library)
         except StoreRefused as e:
             got = None
             self.safety.raise_alarm("program_store_bad", str(e))

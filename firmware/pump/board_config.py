@@ -2,6 +2,7 @@
 
 import errno
 import json
+import os
 
 from pump.errors import ConfigError
 from pump.occlusion import DEFAULTS as _OCCLUSION
@@ -115,8 +116,12 @@ def parse_board(obj):
 def read_json_file(path, max_bytes):
     """Read and decode a small JSON config file; every failure is a ConfigError naming the file."""
     try:
+        # the size first: a buffer of max_bytes for a small file is an allocation a fragmented
+        # heap may not have, and a too-large file is refused without reading it
+        if os.stat(path)[6] > max_bytes:
+            raise ConfigError([(path, "file is larger than %d bytes" % max_bytes)])
         with open(path) as f:
-            text = f.read(max_bytes + 1)
+            text = f.read()
     except OSError as e:
         if e.args and e.args[0] == errno.ENOENT:
             raise ConfigError([(path, "file not found")])

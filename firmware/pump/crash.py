@@ -12,8 +12,9 @@ MAX_STREAK = 3               # then main.py stops restarting the app: a crash at
 def record(exc, path=CRASH_FILE, streak_path=STREAK_FILE):
     """Write the traceback to flash (best effort: a full or broken flash must not stop the reset)."""
     try:
+        n = streak(streak_path) + 1      # read before the open for writing empties the file
         with open(streak_path, "w") as f:
-            f.write("%d" % (streak(streak_path) + 1))
+            f.write("%d" % n)
     except Exception:
         pass
     try:

@@ -4,6 +4,7 @@
 # parts, one JSON line each after a header with its digest, so the boot rebuilds it through the
 # same validator an upload goes through and refuses it if it no longer compiles to that digest
 # (a changed drug library or board file). Policy after any reset: docs/persistence.md.
+import gc
 import json
 
 from pump.errors import PumpError
@@ -36,7 +37,7 @@ class Persistence:
     def clear_program(self):
         self.store.clear()
 
-    def load_program(self, board_cfg, library):
+    def load_program(self, board_cfg, library_fn):
         """(program, digest) from the store, or None when none was ever stored.
         Raises StoreRefused with every reason when slots exist but none can be used."""
         got = self.store.load()
@@ -45,10 +46,11 @@ class Persistence:
                 raise StoreRefused("no usable program on flash: " + "; ".join(self.store.problems))
             return None
         seq, body = got
+        gc.collect()      # the boot's heap is at its most fragmented: the library is 8 KB of text
         try:
             lines = body.decode().split("\n")
             want = json.loads(lines[0])["digest"]
-            builder = ProgramBuilder(board_cfg, library)
+            builder = ProgramBuilder(board_cfg, library_fn())
             for ln in lines[1:]:
                 path, value = json.loads(ln)
                 builder.add(path, value)
