@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip --disable-pip-version-check --quiet
 
-.PHONY: venv test unit hil demo deploy bench service clean
+.PHONY: venv test unit hil soak demo deploy bench service clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 
 hil: $(STAMP)
 	$(BIN)/python -m pytest -q hil_tests
+
+# The power-cut fuzz at 2000 cuts instead of the test run's 200 (PUMP_FUZZ_SEED=N replays a run).
+soak: $(STAMP)
+	PUMP_FUZZ_CUTS=$${PUMP_FUZZ_CUTS:-2000} $(BIN)/python -m pytest -q -s hil_tests/test_power_cut_fuzz.py
 
 demo: $(STAMP)
 	$(BIN)/pumpctl demo

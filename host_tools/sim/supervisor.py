@@ -360,6 +360,7 @@ class Supervisor:
             self._flash_cut(int(args[1]))
             self.log("power cut by the flash budget (%d bytes since boot)" % self.flash_bytes_boot)
             self._kill()                # unpowered until the rig's power_on, as rig_power_cut
+            self._stop_clock_at_cut()
 
     def _flash_spent(self, units, left):
         self.flash_bytes += units
@@ -565,7 +566,14 @@ class Supervisor:
     def rig_power_cut(self, conn, rid):
         self._kill()
         self.log("power cut")
+        self._stop_clock_at_cut()
         return {}
+
+    def _stop_clock_at_cut(self):
+        # An unpowered board moves no time: a run_for waiting for it would wait for ever. The
+        # world holds at the cut and the waiters hear so (the rig sees "powered" False).
+        self.hold = self.world_ms
+        self._release_hold_waiters()
 
     def rig_cut_power_after_flash_bytes(self, conn, rid, n=None):
         """Arm a power cut once the board's flash writes spend n more units (None disarms)."""
