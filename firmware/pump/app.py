@@ -211,7 +211,11 @@ class App:
         if got is not None:
             self.ctl.apply_program(now, got[0], None)
             self.program_digest = got[1]
-        j = p.last_journal()
+        try:
+            j = p.last_journal()
+        except StoreRefused as e:
+            j = None
+            self.safety.raise_alarm("storage_fault", str(e))
         if j is None:
             return
         ctl = self.ctl

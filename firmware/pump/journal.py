@@ -33,6 +33,10 @@ class Journal:
             return None
         return rec if isinstance(rec, dict) else None
 
+    def has_files(self):
+        """Any journal segment on flash with something in it (valid or not)."""
+        return self.ring.has_data()
+
     def due(self, now_ms):
         return self._next_ms is None or now_ms - self._next_ms >= 0
 

@@ -77,10 +77,17 @@ class Persistence:
         return self.journal.write(now, state)
 
     def last_journal(self):
+        """The newest journal record, or None. Raises StoreRefused when journal files exist but
+        hold nothing this firmware can use (garbage, torn, or a newer version)."""
         rec = self.journal.last()
-        if rec is None or rec.get("v") != JOURNAL_VERSION:
-            return None     # none yet, or from another firmware: start from the program's numbers
-        return rec
+        if rec is not None and rec.get("v") == JOURNAL_VERSION:
+            return rec
+        if rec is not None:
+            raise StoreRefused("the journal was written by journal version %r, this firmware "
+                               "reads %d: counts start from the program" % (rec.get("v"), JOURNAL_VERSION))
+        if self.journal.has_files():
+            raise StoreRefused("the journal files hold no valid record: counts start from the program")
+        return None
 
     # ---- the event log ---------------------------------------------------------------------
 

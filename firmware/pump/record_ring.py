@@ -135,6 +135,13 @@ class RecordRing:
         self._dirty = False
         return seq
 
+    def has_data(self):
+        """Whether any segment file holds bytes, valid records or not (garbage is still data)."""
+        for i in range(self.segments):
+            if self._fs.size(self._name(i)):
+                return True
+        return False
+
     def latest(self):
         """(seq, payload) of the newest valid record, or None when there is none."""
         if self._dirty:

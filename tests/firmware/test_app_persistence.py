@@ -4,6 +4,7 @@ from fake_flash import FakeFlash, PowerCut
 from fakes import (Escape, FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library,
                    expect_raises, ok, refused, reply)
 from pump.app import App
+from pump.records import frame
 from pump.wiring import Board
 from test_app_programs import WALL, load, saline
 
@@ -268,3 +269,29 @@ def test_a_refill_cut_at_any_byte_leaves_the_reservoir_before_or_after_it_and_a_
         outcomes.add(res)
         assert again.persist.log.read(0, 20)      # readable, never raises
     assert outcomes == {before, after}
+
+
+def test_journal_files_of_garbage_or_a_newer_version_raise_an_alarm_and_the_boot_goes_on():
+    newer = frame(999, '{"v": 99, "steps": 5}').encode()     # a valid record of a later firmware
+    for content in (b"\x00\xff garbage that is no record\n" * 20, newer):
+        flash = FakeFlash()
+        app = boot(flash)
+        load(app, saline(2.4))
+        flash.files["jrnl0"] = content
+        flash.files["jrnl1"] = b""
+        again = boot(flash)
+        assert "storage_fault" in again.safety.codes(), content
+        assert again.program_digest == app.program_digest     # the program is still there
+        assert again.ctl.steps == 0                           # counts from the program, not garbage
+
+
+def test_a_store_slot_of_garbage_a_newer_version_or_too_large_is_refused_with_an_alarm():
+    from pump.program_store import MAX_FILE
+    for content in (b"garbage" * 10, b'{"v": 2, "seq": 9, "len": 3, "crc": 0}\nabc',
+                    b"x" * (MAX_FILE + 1)):
+        flash = FakeFlash()
+        flash.files["prog_a"] = content
+        again = boot(flash)
+        assert "program_store_bad" in again.safety.codes() and again.ctl.program is None
+        detail = again.safety.describe(again.now())["alarms"][0]["detail"]
+        assert "prog_a" in detail, detail
