@@ -192,7 +192,12 @@ class App:
     def write_journal(self):
         if self.persist is not None:
             now = self.now()
-            self.persist.write_journal(now, self.snapshot(now))
+            ctl = self.ctl
+            edge = None
+            if ctl.delivery is not None and ctl.state == RUNNING:
+                e = ctl.delivery.next_bolus_edge(now - ctl.t0)
+                edge = None if e is None else ctl.t0 + e
+            self.persist.write_journal(now, self.snapshot(now), edge)
 
     def restore(self):
         """At boot: the stored program, then the journal's counters; resume as the policy says."""
@@ -225,6 +230,10 @@ class App:
             ctl.reservoir_pl, ctl.fill_pl = j["res"], j["fill"]
             if ctl.program is not None and "program" in j:
                 ctl.resume_program(j["program"])
+                cut = j["program"].get("bolus")
+                if cut is not None and j["state"] == RUNNING:
+                    # not resumed; a demand bolus still counts against its limits (the carry)
+                    self.record("bolus_interrupted", {"kind": cut, "by": self.reset_cause})
         ctl.steps = j["steps"]
         if isinstance(j.get("day"), list):
             self.day = j["day"]

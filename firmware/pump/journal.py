@@ -40,9 +40,12 @@ class Journal:
     def due(self, now_ms):
         return self._next_ms is None or now_ms - self._next_ms >= 0
 
-    def write(self, now_ms, state):
-        """Append a record; the next is due one interval later. False when the flash refused it."""
+    def write(self, now_ms, state, edge_ms=None):
+        """Append a record; the next is due one interval later, or at edge_ms (a bolus starting
+        or ending) if that is sooner. False when the flash refused it."""
         self._next_ms = now_ms + self.interval_ms
+        if edge_ms is not None and edge_ms - self._next_ms < 0:
+            self._next_ms = edge_ms
         try:
             self.ring.append(json.dumps(state))
         except (OSError, TooLarge):

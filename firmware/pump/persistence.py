@@ -71,10 +71,10 @@ class Persistence:
     def journal_due(self, now):
         return self.journal.due(now)
 
-    def write_journal(self, now, state):
+    def write_journal(self, now, state, edge_ms=None):
         state["v"] = JOURNAL_VERSION
         state["boot"] = self.log.boot
-        return self.journal.write(now, state)
+        return self.journal.write(now, state, edge_ms)
 
     def last_journal(self):
         """The newest journal record, or None. Raises StoreRefused when journal files exist but

@@ -511,6 +511,26 @@ class Delivery:
         self._we = -1
         return {"kind": kind, "starts_ms": t, "ends_ms": t + d, "volume_nl": bolus.volume_nl}
 
+    def next_bolus_edge(self, t):
+        """Program time of the next bolus start or end after t, or None: the journal is written
+        at each, so a reset never loses where a bolus stood."""
+        edges = []
+        cat = self.program.catheter
+        if cat is not None and t < cat.duration_ms:
+            edges.append(cat.duration_ms)
+        per = self.program.periodic
+        if per is not None:
+            s = self.plan.periodic_running(t)
+            if s >= 0:
+                edges.append(s + per.duration_ms)
+            n = self.plan.next_periodic(t + 1)
+            if n is not None:
+                edges.append(n)
+        for b in self._runtime:
+            if b[0] + b[2] > t:
+                edges.append(b[0] + b[2])
+        return min(edges) if edges else None
+
     def journal_state(self, t):
         """What a reset must carry over, in wall time (see resumed_program and App.snapshot)."""
         self._prune_demands(t)

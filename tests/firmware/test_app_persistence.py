@@ -295,3 +295,23 @@ def test_a_store_slot_of_garbage_a_newer_version_or_too_large_is_refused_with_an
         assert "program_store_bad" in again.safety.codes() and again.ctl.program is None
         detail = again.safety.describe(again.now())["alarms"][0]["detail"]
         assert "prog_a" in detail, detail
+
+
+def test_the_journal_is_written_as_a_bolus_starts_and_ends_and_a_cut_one_is_logged():
+    flash = FakeFlash()
+    app = boot(flash)
+    app.persist.journal.interval_ms = 3600000     # an hour: only the bolus edges write sooner
+    load(app, saline(2.4, periodic={"dose": 0.1, "duration_min": 20, "interval_min": 360,
+                                    "first": "09:30"}))
+    ok(app, "start")
+    run_loop(app, 31 * 60000)                     # 09:31: the bolus started at 09:30
+    assert app.persist.journal.last()["program"]["bolus"] == "periodic"
+    run_loop(app, 20 * 60000)                     # 09:51: it ended at 09:50
+    assert app.persist.journal.last()["program"]["bolus"] is None
+    assert app.persist.journal.last()["up"] <= 50 * 60000 + 1000
+    # a reset in the middle of the next one: the cut bolus is in the log
+    run_loop(app, 6 * MS_PER_H - 10 * 60000)      # 15:41, the 15:30 bolus is running
+    again = boot(flash.reboot())
+    log = again.persist.log.read(0, 600)
+    cut = [r for r in log if r["k"] == "bolus_interrupted"]
+    assert cut and cut[0]["kind"] == "periodic", log[-5:]
