@@ -26,7 +26,7 @@ hil: $(STAMP)
 
 # The power-cut fuzz at 2000 cuts instead of the test run's 200 (PUMP_FUZZ_SEED=N replays a run).
 soak: $(STAMP)
-	PUMP_FUZZ_CUTS=$${PUMP_FUZZ_CUTS:-2000} $(BIN)/python -m pytest -q -s hil_tests/test_power_cut_fuzz.py
+	PUMP_FUZZ_CUTS=$${PUMP_FUZZ_CUTS:-2000} $(BIN)/python -m pytest -q -s hil_tests/test_pump_power_cut_fuzz.py
 
 demo: $(STAMP)
 	$(BIN)/pumpctl demo
