@@ -97,3 +97,19 @@ def test_the_event_log_exports_every_boot_command_and_alarm_as_csv_and_json(boar
     out = pumpctl("--port", board.link, "log", "--format", "json", "--kind", "boot")
     boots = json.loads(out.stdout)
     assert [b["k"] for b in boots] == ["boot"] * len(boots) and boots[-1]["crash"]
+
+
+def test_a_program_resumes_by_itself_after_a_reset_because_the_rtc_kept_the_time(pump, rig, sim_only):
+    rig.run_for(0)
+    digest = apply(pump, saline("steady", basal={"rate": 2.4}), local_wall_ms())["program"]["digest"]
+    pump.request("start")
+    rig.run_for(600)
+    rig.reset_button()                       # a reset, not a power cut: the RTC runs on
+    rig.run_for(2)
+    s = pump.request("status")
+    assert s["reset_cause"] == "hard" and s["state"] == "running", s
+    assert s["program"]["digest"] == digest and "time_unknown" not in s["alarms"]
+    steps = s["steps"]
+    rig.run_for(3600)
+    # 2.4 mL/day is 100 uL/h: 1000 steps in the hour after the reset, nothing made up
+    assert abs(pump.request("status")["steps"] - steps - 1000) <= 1

@@ -81,6 +81,14 @@ class App:
             self._library = load_library(LIBRARY_FILE)
         return self._library
 
+    def set_wall(self, now, wall_ms):
+        """The host told us the time of day: keep it, and in the board's RTC where it has one
+        (an RTC keeps it through resets; without a backup battery, not through a power cut)."""
+        self.wall_offset = wall_ms - now
+        set_rtc = getattr(self.board.clock, "set_rtc_ms", None)
+        if set_rtc is not None:
+            set_rtc(wall_ms)
+
     def wall_ms(self, now):
         return None if self.wall_offset is None else now + self.wall_offset
 
@@ -316,6 +324,10 @@ class App:
             # main.py stopped the motor and reset after an unhandled error: the same policy
             self.safety.raise_alarm("internal_fault", "the firmware reset after: %s" % self.crashed)
             self.safety.condition_gone("internal_fault")
+        rtc = getattr(board.clock, "rtc_ms", None)
+        wall = rtc() if rtc is not None else None
+        if wall is not None:
+            self.wall_offset = wall - self.now()   # the RTC ran through the reset
         self.restore()
         self._resume()
         self._settle_at = self.now() + SETTLED_MS

@@ -98,7 +98,7 @@ def program_confirm(app, args):
             raise PumpError(BAD_STATE, "cannot store the program on flash (%s): nothing changed"
                             % (e,))
     now = app.now()
-    app.wall_offset = args["time_ms"] - now
+    app.set_wall(now, args["time_ms"])
     app.pending = None
     old = app.program_digest
     app.ctl.apply_program(now, program, args["time_ms"])
@@ -156,7 +156,7 @@ def time_sync(app, args):
     """Set the wall clock (the host's local time): daily schedules need the time of day."""
     now = app.now()
     before = app.wall_ms(now)
-    app.wall_offset = args["time_ms"] - now
+    app.set_wall(now, args["time_ms"])
     app.safety.condition_gone("time_unknown")
     app.send_event("time", {"time_ms": args["time_ms"], "was_ms": before})
     return {"time_ms": args["time_ms"], "was_ms": before}

@@ -96,6 +96,9 @@ class Supervisor:
         self._rig_clients = {}
         self._stop = False
         self.faults = set()      # firmware faults the rig injected (the board is told on connect)
+        # the board's real-time clock: local wall ms minus world ms, set by the board ("Y"). It
+        # runs through resets, as a Pico's does, and stops at a power cut (no backup battery).
+        self.rtc_offset = None
         self.supply_v = _SUPPLY_V
         self.annunciation = {"led": "off", "buzzer": None}   # what the board's LED and buzzer do
         self.encoder_base = 0    # the rotor's count at this boot: the encoder counts from 0
@@ -176,7 +179,7 @@ class Supervisor:
                os.path.join(paths.ROM_DIR, "simboot.py"),
                "chan=" + self.board_sock_path, "flash=" + self.flash, "boot=" + boot,
                "cause=%d" % cause, "sim_ms=%d" % self.world_ms, "speed=%r" % self.speed,
-               "hold=" + hold]
+               "hold=" + hold, "rtc=" + ("-" if self.rtc_offset is None else str(self.rtc_offset))]
         with open(self.board_log_path, "ab") as errlog:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=errlog, cwd=self.home)
@@ -353,6 +356,8 @@ class Supervisor:
                 self._advance(int(args[1]))
             self.log("board requested %s reset" % args[0])
             self.reset(args[0])
+        elif tag == "Y":
+            self.rtc_offset = None if args[0] == "-" else int(args[0])
         elif tag == "D":
             self._flash_spent(int(args[0]), args[1])
         elif tag == "O":
@@ -570,6 +575,7 @@ class Supervisor:
         return {}
 
     def _stop_clock_at_cut(self):
+        self.rtc_offset = None   # no backup battery: the time of day is lost with the power
         # An unpowered board moves no time: a run_for waiting for it would wait for ever. The
         # world holds at the cut and the waiters hear so (the rig sees "powered" False).
         self.hold = self.world_ms

@@ -11,9 +11,24 @@ from test_app_programs import WALL, load, saline
 MS_PER_H = 3600000
 
 
-def boot(flash, cause="power_on"):
+class RtcClock(FakeClock):
+    """A board clock with a real-time clock: `rtc` (a dict shared across boots) is the chip."""
+
+    def __init__(self, rtc):
+        FakeClock.__init__(self)
+        self.rtc = rtc
+
+    def rtc_ms(self):
+        off = self.rtc.get("offset")
+        return None if off is None else self.t + off
+
+    def set_rtc_ms(self, wall_ms):
+        self.rtc["offset"] = wall_ms - self.t
+
+
+def boot(flash, cause="power_on", rtc=None):
     """A board booting on `flash` (what a power cut or reset left), its clock at 0."""
-    clock = FakeClock()
+    clock = FakeClock() if rtc is None else RtcClock(rtc)
     board = Board(board_cfg(), motor=FakeMotor(clock), clock=clock, link=FakeLink(),
                   pressure=None, system=FakeSystem(cause=cause))
     board.storage = flash
@@ -315,3 +330,20 @@ def test_the_journal_is_written_as_a_bolus_starts_and_ends_and_a_cut_one_is_logg
     log = again.persist.log.read(0, 600)
     cut = [r for r in log if r["k"] == "bolus_interrupted"]
     assert cut and cut[0]["kind"] == "periodic", log[-5:]
+
+
+def test_a_program_resumes_by_itself_after_a_soft_reset_when_the_rtc_kept_the_time():
+    flash, rtc = FakeFlash(), {}
+    app = boot(flash, rtc=rtc)
+    load(app, saline(2.4))                     # sets the time: the RTC keeps it
+    ok(app, "start")
+    run_loop(app, MS_PER_H)
+    # the RTC ran on through the reset: the new boot's clock starts at 0, the time of day not
+    rtc["offset"] += app.board.clock.t
+    again = boot(flash.reboot(), cause="soft", rtc=rtc)
+    assert again.ctl.state == "running" and "time_unknown" not in again.safety.codes()
+    assert again.wall_ms(again.now()) == WALL + MS_PER_H
+    # a power cut takes the RTC with it (no backup battery): then the time is unknown
+    rtc.clear()
+    cold = boot(flash.reboot(), rtc=rtc)
+    assert cold.ctl.state == "stopped" and "time_unknown" in cold.safety.codes()

@@ -55,6 +55,7 @@ def main():
     a = _args()
     hold = None if a["hold"] == "-" else int(a["hold"])
     simhw.init(a["chan"], int(a["sim_ms"]), float(a["speed"]), hold)
+    simhw.rtc_init(None if a.get("rtc", "-") == "-" else int(a["rtc"]))
     sim_machine._init(int(a["cause"]))
     sys.modules["machine"] = sim_machine
     sys.modules["micropython"] = _MicropythonModule()

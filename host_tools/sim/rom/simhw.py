@@ -323,3 +323,23 @@ def flash_cut(units):
     # with the time, as a reset does: the world clock stops where the board lost power
     _channel.send("O %d %d" % (_clock.sim_ms(), units))
     halt()
+
+
+# The real-time clock: local wall ms = sim ms + offset. The supervisor keeps the offset through
+# resets and drops it at a power cut, as a board without a backup battery loses its RTC.
+_rtc_offset = None
+
+
+def rtc_init(offset):
+    global _rtc_offset
+    _rtc_offset = offset
+
+
+def rtc_ms():
+    return None if _rtc_offset is None else _clock.sim_ms() + _rtc_offset
+
+
+def set_rtc_ms(wall_ms):
+    global _rtc_offset
+    _rtc_offset = wall_ms - _clock.sim_ms()
+    _channel.send("Y %d" % _rtc_offset)
