@@ -51,9 +51,13 @@ def measure(rate_ul_h=100.0):
                 # the heaviest program there is: 48 steps a day, every day different, boluses
                 confirm(pump, upload(pump, flex_week))
                 pump.request("start")
+                before = rig.status()
                 t = time.perf_counter()
                 rig.run_for(SIM_DAY_S, timeout=600)
                 flex_wall_s = time.perf_counter() - t
+                after = rig.status()
+                flash = _flash_life(after["flash_writes"] - before["flash_writes"],
+                                    after["flash_bytes_written"] - before["flash_bytes_written"])
                 flex_steps = pump.request("status")["steps"] - steps
                 pump.request("stop")
                 pump.request("program_clear")
@@ -69,7 +73,20 @@ def measure(rate_ul_h=100.0):
             "flex_week_vs_idle": round((SIM_DAY_S / flex_wall_s) / idle, 3),
             "flex_week_steps_in_a_day": flex_steps,
             "runaway_rate_ul_h": 100, "runaway_over_steps": runaway[0],
-            "runaway_over_ul_on_scale": runaway[1]}
+            "runaway_over_ul_on_scale": runaway[1], **flash}
+
+
+# littlefs on a 2 MB partition: 4 KB blocks, each write (an append copies the file's last block)
+# costs about one block erase; wear levelling spreads them over the free blocks
+PARTITION_BLOCKS = 512
+FREE_BLOCKS = 400
+ERASE_CYCLES = 100000
+
+
+def _flash_life(writes_per_day, bytes_per_day):
+    years = FREE_BLOCKS * ERASE_CYCLES / max(writes_per_day, 1) / 365.25
+    return {"flash_writes_per_day": writes_per_day, "flash_bytes_per_day": bytes_per_day,
+            "flash_life_years_2mb_littlefs": round(years, 1)}
 
 
 def _runaway(pump, rig):
@@ -158,6 +175,11 @@ def main():
     print("over-delivery guard, a planner fault stepping at 200 steps/s during 100 uL/h:")
     print("  %d steps (%.2f uL on the scale) got out before the cut"
           % (results["runaway_over_steps"], results["runaway_over_ul_on_scale"]))
+    print("flash wear, one simulated day of the flex week (journal every 60 s, bolus edges, log):")
+    print("  %d writes, %d bytes a day; at one 4 KB block erase a write over %d free blocks of a"
+          % (results["flash_writes_per_day"], results["flash_bytes_per_day"], FREE_BLOCKS))
+    print("  2 MB littlefs partition (%d blocks), %d cycles each: %.0f years"
+          % (PARTITION_BLOCKS, ERASE_CYCLES, results["flash_life_years_2mb_littlefs"]))
     os.makedirs(paths.BUILD_DIR, exist_ok=True)
     out = os.path.join(paths.BUILD_DIR, "bench-results.json")
     with open(out, "w") as f:

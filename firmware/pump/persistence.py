@@ -29,10 +29,11 @@ class Persistence:
     # ---- the program -----------------------------------------------------------------------
 
     def save_program(self, program, d):
-        lines = [json.dumps({"digest": d})]
+        # one chunk a line: a week of flex steps is never joined into one copy in RAM
+        chunks = [json.dumps({"digest": d}).encode()]
         for path, value in canonical_parts(program):
-            lines.append(json.dumps([path, value]))
-        return self.store.save("\n".join(lines).encode())
+            chunks.append(b"\n" + json.dumps([path, value]).encode())
+        return self.store.save(chunks)
 
     def clear_program(self):
         self.store.clear()

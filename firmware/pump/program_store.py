@@ -138,30 +138,38 @@ class ProgramStore:
         return self._scan(True)
 
     def save(self, body):
-        """Store body (bytes or str) in the slot not holding the newest program; return its seq."""
+        """Store body in the slot not holding the newest program; return its seq. body is bytes,
+        str, or a list of bytes chunks (so a big program is never joined into one copy in RAM)."""
         if isinstance(body, str):
             body = body.encode()
-        if len(body) > MAX_BODY:
-            raise TooLarge("program", len(body), MAX_BODY)
+        chunks = body if isinstance(body, list) else [body]
+        n = 0
+        for c in chunks:
+            n += len(c)
+        if n > MAX_BODY:
+            raise TooLarge("program", n, MAX_BODY)
         if not self._known:
             self._scan(False)
         slot = SLOTS[1] if self._active == SLOTS[0] else SLOTS[0]
         seq = self._seq + 1
-        header = '{"v": %d, "seq": %d, "len": %d, "crc": %d}\n' % (
-            VERSION, seq, len(body), binascii.crc32(body, _crc_start(VERSION, seq, len(body)))
-            & 0xFFFFFFFF)
+        crc = _crc_start(VERSION, seq, n)
+        for c in chunks:
+            crc = binascii.crc32(c, crc)
+        header = '{"v": %d, "seq": %d, "len": %d, "crc": %d}\n' % (VERSION, seq, n, crc & 0xFFFFFFFF)
         # until the save returns, which slot is valid is unknown: a failure rescans first
         self._known = False
         if self._fs.atomic_rename:
             # the inactive slot stays whole too (the program before this one) until the rename
             tmp = slot + ".tmp"
             self._fs.write(tmp, header)
-            self._fs.append(tmp, body)
+            for c in chunks:
+                self._fs.append(tmp, c)
             self._fs.rename(tmp, slot)
         else:
             # FAT cannot rename safely; the torn slot a cut leaves here fails its check
             self._fs.write(slot, header)
-            self._fs.append(slot, body)
+            for c in chunks:
+                self._fs.append(slot, c)
         self._active, self._seq, self._known = slot, seq, True
         self.state = OK
         # whatever was wrong with the slot just written is gone

@@ -104,6 +104,7 @@ class Supervisor:
         self.encoder_base = 0    # the rotor's count at this boot: the encoder counts from 0
         self.flash_budget = None      # flash units the board may still write before a cut; None: unarmed
         self.flash_cuts = 0           # power cuts the flash budget caused
+        self.flash_writes = 0         # mutating flash operations since the supervisor started
         self.flash_bytes = 0          # flash units the board spent since the supervisor started
         self.flash_bytes_boot = 0     # ... since the board's last boot
 
@@ -368,6 +369,7 @@ class Supervisor:
             self._stop_clock_at_cut()
 
     def _flash_spent(self, units, left):
+        self.flash_writes += 1          # one report per write, append, rename or remove
         self.flash_bytes += units
         self.flash_bytes_boot += units
         if left != "-" and self.flash_budget is not None:
@@ -494,7 +496,7 @@ class Supervisor:
                 "flash": self.flash, "watchdog_ms": self.wdt_timeout_ms,
                 "annunciation": self.annunciation,
                 "flash_budget": self.flash_budget, "flash_cuts": self.flash_cuts,
-                "flash_bytes_written": self.flash_bytes,
+                "flash_bytes_written": self.flash_bytes, "flash_writes": self.flash_writes,
                 "flash_bytes_since_boot": self.flash_bytes_boot,
                 "plant": self.plant.state(self.world_ms)}
 

@@ -261,3 +261,11 @@ def test_a_cut_clear_never_brings_back_an_older_program():
                 assert got == (3, newest), (fs, got)
                 seen.append(got)
             assert seen, "no cut point was tried"
+
+
+def test_a_program_saved_in_chunks_loads_back_as_their_concatenation_with_one_crc():
+    flash = FakeFlash()
+    store = ProgramStore(flash)
+    store.save([b'{"digest": "x"}', b'\n["", {}]', b'\n["flex.steps", []]'])
+    seq, body = ProgramStore(flash).load()
+    assert body == b'{"digest": "x"}\n["", {}]\n["flex.steps", []]' and seq == 1
