@@ -29,10 +29,11 @@ class Persistence:
     # ---- the program -----------------------------------------------------------------------
 
     def save_program(self, program, d):
-        # one chunk a line: a week of flex steps is never joined into one copy in RAM
-        chunks = [json.dumps({"digest": d}).encode()]
-        for path, value in canonical_parts(program):
-            chunks.append(b"\n" + json.dumps([path, value]).encode())
+        # one chunk a line, made as it is written: a week of flex steps is never in RAM whole
+        def chunks():
+            yield json.dumps({"digest": d}).encode()
+            for path, value in canonical_parts(program):
+                yield b"\n" + json.dumps([path, value]).encode()
         return self.store.save(chunks)
 
     def clear_program(self):

@@ -139,12 +139,20 @@ class ProgramStore:
 
     def save(self, body):
         """Store body in the slot not holding the newest program; return its seq. body is bytes,
-        str, or a list of bytes chunks (so a big program is never joined into one copy in RAM)."""
+        str, a list of bytes chunks, or a function returning a fresh iterator of chunks each time
+        it is called (read twice: once for the length and CRC, once to write; so a big program is
+        never held in RAM whole)."""
         if isinstance(body, str):
             body = body.encode()
-        chunks = body if isinstance(body, list) else [body]
+        if callable(body):
+            chunks = body
+        else:
+            listed = body if isinstance(body, list) else [body]
+
+            def chunks():
+                return iter(listed)
         n = 0
-        for c in chunks:
+        for c in chunks():
             n += len(c)
         if n > MAX_BODY:
             raise TooLarge("program", n, MAX_BODY)
@@ -153,7 +161,7 @@ class ProgramStore:
         slot = SLOTS[1] if self._active == SLOTS[0] else SLOTS[0]
         seq = self._seq + 1
         crc = _crc_start(VERSION, seq, n)
-        for c in chunks:
+        for c in chunks():
             crc = binascii.crc32(c, crc)
         header = '{"v": %d, "seq": %d, "len": %d, "crc": %d}\n' % (VERSION, seq, n, crc & 0xFFFFFFFF)
         # until the save returns, which slot is valid is unknown: a failure rescans first
@@ -162,13 +170,13 @@ class ProgramStore:
             # the inactive slot stays whole too (the program before this one) until the rename
             tmp = slot + ".tmp"
             self._fs.write(tmp, header)
-            for c in chunks:
+            for c in chunks():
                 self._fs.append(tmp, c)
             self._fs.rename(tmp, slot)
         else:
             # FAT cannot rename safely; the torn slot a cut leaves here fails its check
             self._fs.write(slot, header)
-            for c in chunks:
+            for c in chunks():
                 self._fs.append(slot, c)
         self._active, self._seq, self._known = slot, seq, True
         self.state = OK
