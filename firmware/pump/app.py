@@ -7,6 +7,7 @@ from pump.commands import COMMANDS
 from pump.protocol import LineReader, handle, encode, event
 from pump.safety import Safety
 from pump import crash
+from pump.alarms import HIGH, TABLE
 from pump.persistence import Persistence, StoreRefused
 from pump.program_view import daily_volume_nl
 import pump.program_commands  # noqa: F401  (registers the program and bolus commands)
@@ -21,7 +22,7 @@ LIBRARY_FILE = "drugs.json"      # the drug library, deployed beside board.json
 QUIET_COMMANDS = ("hello", "commands", "status", "alarms", "program_get", "program_summary",
                   "program_part", "log_read")
 # events after which the journal is written at once, not at its next interval
-JOURNAL_NOW = ("state", "bolus", "program", "refill")
+JOURNAL_NOW = ("state", "bolus", "program", "refill", "alarm")
 MS_PER_DAY = 86400000
 RESUME_AFTER = ("power_on", "soft", "hard")
 SETTLED_MS = 60000     # running this long after boot ends a crash streak (pump/crash.py)   # resets after which delivery resumes by itself
@@ -60,6 +61,7 @@ class App:
         self.pending = None      # (program, digest) reviewed and waiting for confirmation
         self.program_digest = None
         self.resumed = False     # the journal says it was delivering when the board reset
+        self._restored = False   # restore() has read the journal: from now on it may be written
         self.day = None          # [local day number, steps at its start]: the daily history
         self._settle_at = None   # board ms at which this boot counts as settled (no crash loop)
         self._next_day_check = 0
@@ -153,6 +155,9 @@ class App:
             s["program"] = d.journal_state(now - ctl.t0)
         if self.day is not None:
             s["day"] = self.day
+        # high alarms outlive a reset: a latched occlusion must not vanish with the power
+        s["alarms"] = [[a["code"], a["detail"]] for a in self.safety.alarms.active()
+                       if a["priority"] == HIGH]
         return s
 
     def account_day(self, now):
@@ -198,7 +203,8 @@ class App:
             self.record("resume_refused", {"error": e.message})
 
     def write_journal(self):
-        if self.persist is not None:
+        # not before restore(): a record of the fresh boot would hide the one it must read
+        if self.persist is not None and self._restored:
             now = self.now()
             ctl = self.ctl
             edge = None
@@ -208,7 +214,16 @@ class App:
             self.persist.write_journal(now, self.snapshot(now), edge)
 
     def restore(self):
-        """At boot: the stored program, then the journal's counters; resume as the policy says."""
+        """At boot: the stored program, then the journal's counters (resume() applies the policy).
+        The journal is not written until all of it is read back: a record of the half-restored
+        boot would hide the one it came from."""
+        try:
+            self._restore()
+        finally:
+            self._restored = True
+        self.write_journal()
+
+    def _restore(self):
         p = self.persist
         if p is None:
             if self.storage_error is not None:
@@ -232,6 +247,10 @@ class App:
         if j is None:
             return
         ctl = self.ctl
+        for code, detail in j.get("alarms", ()):
+            if code in TABLE and not self.safety.alarms.is_active(code):
+                self.safety.raise_alarm(code, "before the reset: %s" % (detail or TABLE[code][1]))
+                self.safety.condition_gone(code)   # latched until acknowledged, as it was
         same_program = j.get("digest") == self.program_digest
         if same_program:
             # the program's own volume is what it was applied with; the journal knows better

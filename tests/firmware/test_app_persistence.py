@@ -347,3 +347,18 @@ def test_a_program_resumes_by_itself_after_a_soft_reset_when_the_rtc_kept_the_ti
     rtc.clear()
     cold = boot(flash.reboot(), rtc=rtc)
     assert cold.ctl.state == "stopped" and "time_unknown" in cold.safety.codes()
+
+
+def test_a_latched_high_alarm_outlives_a_power_cut_and_holds_delivery_until_acknowledged():
+    flash = FakeFlash()
+    app = boot(flash)
+    ok(app, "set_rate", {"rate_ul_h": 100})
+    ok(app, "start")
+    run_loop(app, 60000)
+    app.safety.raise_alarm("occlusion", "line not draining")
+    app.safety.condition_gone("occlusion")
+    again = boot(flash.reboot())
+    assert "occlusion" in again.safety.codes() and again.ctl.state == "stopped"
+    assert refused(again, "start")["code"] == "bad_state"
+    ok(again, "alarm_ack", {"code": "occlusion"})
+    assert ok(again, "start")["state"] == "running"
