@@ -90,9 +90,9 @@ class Fuzz:
         self.rig.power_on(off_s=self.rng.randint(0, 120))
         status = _wait_for_app(self.pump)
         if status["state"] != "running" and "program" in status:
-            self.pump.request("time_sync", time_ms=self.wall())
+            self.pump.request("time_sync", time_ms=self.wall(), timeout=10.0)
             if not status["alarms"] or status["alarms"] == ["time_unknown"]:
-                self.pump.request("start")
+                self.pump.request("start", timeout=10.0)
         return status
 
 
@@ -118,7 +118,9 @@ def test_power_cuts_inside_flash_writes_never_corrupt_the_program_double_a_bolus
             pass                      # the power went in the middle of a request
         if rig.status()["powered"]:
             rig.disarm_flash_cut()
-            gap = fz.gap(pump.request("status"))
+            # no cut: the pump is up, so a slow reply is waited for (the short timeout is only
+            # for requests a cut may have swallowed)
+            gap = fz.gap(pump.request("status", timeout=10.0))
             continue
         fz.cuts += 1
         fz.by_action[action] = fz.by_action.get(action, 0) + 1
@@ -130,7 +132,7 @@ def test_power_cuts_inside_flash_writes_never_corrupt_the_program_double_a_bolus
         # the count restarts from the journal: behind the plant by one interval at most
         assert 0 <= new_gap - gap <= GAP_STEPS, (where, gap, new_gap)
         gap = new_gap
-        page = pump.request("log_read", since=0, limit=5)
+        page = pump.request("log_read", since=0, limit=5, timeout=10.0)
         assert page["records"] and page["boot"] >= 2, (where, page)
     rig.disarm_flash_cut()
     moved_ul = rig.plant()["steps_moved"] * UL_PER_STEP
