@@ -71,6 +71,14 @@ def on_sim(request):
     return request.config.getoption("--port") is None
 
 
+@pytest.fixture
+def sim_only(on_sim):
+    """For tests that need what only the simulated board has: its rig's faults, resets at chosen
+    instants, power cuts at a flash byte."""
+    if not on_sim:
+        pytest.skip("needs the simulated board and its rig")
+
+
 @pytest.fixture(scope="session")
 def deployed_flash(request, on_sim):
     """A flash folder that went through a full deploy onto a blank simulated board, once per session."""

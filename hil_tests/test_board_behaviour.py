@@ -3,8 +3,6 @@ import os
 import subprocess
 import time
 
-import pytest
-
 from host_tools import paths
 from host_tools.client import PumpClient
 from host_tools.deploy import wait_for_app
@@ -20,11 +18,6 @@ def _service(pump):
     pump.request("service")
     time.sleep(0.5)  # the board resets into the REPL
 
-
-@pytest.fixture
-def sim_only(on_sim):
-    if not on_sim:
-        pytest.skip("simulated board only")
 
 
 def test_mpremote_resume_exec_works_against_a_running_sim_board(blank_sim):

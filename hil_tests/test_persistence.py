@@ -16,11 +16,6 @@ UL_PER_STEP = 0.1
 JOURNAL_S = 60
 
 
-@pytest.fixture
-def sim_only(on_sim):
-    if not on_sim:
-        pytest.skip("power cuts need the simulated rig")
-
 
 def pumpctl(*args, timeout=60):
     return subprocess.run([sys.executable, "-m", "host_tools.cli"] + list(args),

@@ -13,11 +13,6 @@ DATA = bytes(range(250)) * 4        # 1000 bytes, each position recognisable
 _MAKE = "bytes(range(250)) * 4"
 
 
-@pytest.fixture
-def sim_only(on_sim):
-    if not on_sim:
-        pytest.skip("power cuts at a flash byte need the simulated board")
-
 
 def mpremote(link, *args, timeout=30):
     return subprocess.run([paths.mpremote(), "connect", link] + list(args),

@@ -11,8 +11,6 @@ import os
 import random
 import time
 
-import pytest
-
 from hil_tests.test_programs import apply, compile_doc, fw_program, saline
 from host_tools.client import DeviceError, LinkError
 
@@ -25,11 +23,6 @@ BOLUS_UL = 50.0                   # the demand bolus: 0.05 mL over 10 minutes
 # one journal interval (60 s) at the most the pump can run: the faster basal plus a bolus
 GAP_STEPS = int((BASAL_UL_H[0] / 60 + BOLUS_UL / 10) / UL_PER_STEP) + 2
 
-
-@pytest.fixture
-def sim_only(on_sim):
-    if not on_sim:
-        pytest.skip("cuts at a flash byte need the simulated board")
 
 
 def _program(i):

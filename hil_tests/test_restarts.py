@@ -13,11 +13,6 @@ WALL = _wall_ms(2026, 1, 5, 9, 0)
 MIN = 60
 
 
-@pytest.fixture
-def sim_only(on_sim):
-    if not on_sim:
-        pytest.skip("resets at chosen instants need the simulated rig")
-
 
 def moved(rig):
     return rig.plant()["steps_moved"]

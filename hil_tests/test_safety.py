@@ -11,11 +11,6 @@ from host_tools.client import DeviceError
 UL_PER_STEP = 0.1
 
 
-@pytest.fixture
-def sim_only(on_sim):
-    if not on_sim:
-        pytest.skip("fault injection needs the simulated rig")
-
 
 def alarm_events(pump):
     return [(e["data"]["name"], e["data"]["change"]) for e in pump.events if e.get("event") == "alarm"]
