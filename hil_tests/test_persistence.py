@@ -3,11 +3,10 @@ judged by the scale (the independent measure) and the pump's own log."""
 import csv
 import io
 import json
-import subprocess
-import sys
 
 import pytest
 
+from hil_tests.test_cli import pumpctl
 from hil_tests.test_programs import apply, saline
 from host_tools.client import DeviceError, PumpClient
 from host_tools.program_io import local_wall_ms
@@ -15,11 +14,6 @@ from host_tools.program_io import local_wall_ms
 UL_PER_STEP = 0.1
 JOURNAL_S = 60
 
-
-
-def pumpctl(*args, timeout=60):
-    return subprocess.run([sys.executable, "-m", "host_tools.cli"] + list(args),
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def cut_and_restore(rig, off_s=30):

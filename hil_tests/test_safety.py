@@ -12,6 +12,15 @@ UL_PER_STEP = 0.1
 
 
 
+def seconds_until_alarm(pump, rig, code, limit_s):
+    """Run the sim a second at a time until `code` is raised (or limit_s passes); the seconds."""
+    waited = 0
+    while code not in pump.request("status")["alarms"] and waited < limit_s:
+        rig.run_for(1)
+        waited += 1
+    return waited
+
+
 def alarm_events(pump):
     return [(e["data"]["name"], e["data"]["change"]) for e in pump.events if e.get("event") == "alarm"]
 
@@ -100,10 +109,7 @@ def test_a_drive_losing_half_its_steps_raises_motor_stall_within_seconds_and_del
     before = rig.plant()
     scale = rig.scale_ul()
     rig.lose_steps(0.5)
-    waited = 0
-    while "motor_stall" not in pump.request("status")["alarms"] and waited < 120:
-        rig.run_for(1)
-        waited += 1
+    waited = seconds_until_alarm(pump, rig, "motor_stall", 120)
     s = pump.request("status")
     assert "motor_stall" in s["alarms"] and s["state"] == "stopped", s
     plant = rig.plant()
@@ -181,10 +187,7 @@ def test_an_occlusion_is_caught_by_both_detectors_and_its_released_bolus_is_meas
     assert pump.request("status")["alarms"] == []        # ten minutes of noisy open line: quiet
     before = rig.plant()
     rig.occlude(1.0)
-    waited = 0
-    while "occlusion" not in pump.request("status")["alarms"] and waited < 600:
-        rig.run_for(1)
-        waited += 1
+    waited = seconds_until_alarm(pump, rig, "occlusion", 600)
     s = pump.request("status")
     assert "occlusion" in s["alarms"] and s["state"] == "stopped", s
     model = s["occlusion"]["StepResponseDetector"]
@@ -293,10 +296,7 @@ def test_an_offset_sensor_neither_fools_the_model_detector_nor_hides_an_occlusio
     rig.run_for(600)
     assert pump.request("status")["alarms"] == []   # a shifted open line is still an open line
     rig.occlude(1.0)
-    waited = 0
-    while "occlusion" not in pump.request("status")["alarms"] and waited < 600:
-        rig.run_for(1)
-        waited += 1
+    waited = seconds_until_alarm(pump, rig, "occlusion", 600)
     s = pump.request("status")
     assert s["occlusion"]["StepResponseDetector"]["occluded"] and waited <= 60, (waited, s["occlusion"])
 
