@@ -35,11 +35,14 @@ def take(path=CRASH_FILE, seen=SEEN_FILE):
             lines = [ln.strip() for ln in f.read().split("\n") if ln.strip()]
     except OSError:
         return None
-    for step in ((os.remove, seen), (os.rename, path, seen)):
-        try:
-            step[0](*step[1:])
-        except OSError:
-            pass
+    try:
+        os.remove(seen)         # rename does not replace a file on every port's filesystem
+    except OSError:
+        pass
+    try:
+        os.rename(path, seen)
+    except OSError:
+        pass
     return lines[-1][:200] if lines else "unknown error"
 
 

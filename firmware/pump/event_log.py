@@ -33,12 +33,9 @@ class EventLog:
         except TooLarge:
             # a detail too long to fit: keep the record, lose the detail
             rec = {"k": kind, "boot": self.boot, "up": up_ms, "t": wall_ms, "truncated": True}
-            return self._append(rec)
         except OSError:
             self.failures += 1
             return None
-
-    def _append(self, rec):
         try:
             return self.ring.append(json.dumps(rec))
         except (OSError, TooLarge):

@@ -2,7 +2,7 @@
 
 from fake_flash import FakeFlash, PowerCut
 from fakes import (Escape, FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library,
-                   expect_raises, ok, refused, reply)
+                   expect_raises, ok, refused)
 from pump.app import App
 from pump.records import frame
 from pump.wiring import Board
@@ -53,10 +53,6 @@ def run_loop(app, ms):
         expect_raises(Escape, app.run)
     else:
         expect_raises(Escape, app._loop)
-
-
-def kinds(app):
-    return [r["k"] for r in app.persist.log.read(0, 20)]
 
 
 def test_a_confirmed_program_and_the_reservoir_count_come_back_after_a_power_cut():
