@@ -24,8 +24,8 @@ QUIET_COMMANDS = ("hello", "commands", "status", "alarms", "program_get", "progr
 # events after which the journal is written at once, not at its next interval
 JOURNAL_NOW = ("state", "bolus", "program", "refill", "alarm")
 MS_PER_DAY = 86400000
-RESUME_AFTER = ("power_on", "soft", "hard")
-SETTLED_MS = 60000     # running this long after boot ends a crash streak (pump/crash.py)   # resets after which delivery resumes by itself
+RESUME_AFTER = ("power_on", "soft", "hard")   # resets after which delivery resumes by itself
+SETTLED_MS = 60000     # running this long after boot ends a crash streak (pump/crash.py)
 RUNAWAY_FAULT = "planner_runaway"   # rig fault: the planner asks for a full burst every pass
 CRASH_FAULT = "crash"                # rig fault: an unhandled error escapes the loop (one-shot)
 
@@ -234,8 +234,7 @@ class App:
             got = p.load_program(self.cfg, self.library)
         except StoreRefused as e:
             got = None
-            self.safety.raise_alarm("program_store_bad", str(e))
-            self.safety.condition_gone("program_store_bad")   # latched until acknowledged
+            self.safety.latch("program_store_bad", str(e))
         if got is not None:
             self.ctl.apply_program(now, got[0], None)
             self.program_digest = got[1]
@@ -249,8 +248,8 @@ class App:
         ctl = self.ctl
         for code, detail in j.get("alarms", ()):
             if code in TABLE and not self.safety.alarms.is_active(code):
-                self.safety.raise_alarm(code, "before the reset: %s" % (detail or TABLE[code][1]))
-                self.safety.condition_gone(code)   # latched until acknowledged, as it was
+                # latched until acknowledged, as it was
+                self.safety.latch(code, "before the reset: %s" % (detail or TABLE[code][1]))
         same_program = j.get("digest") == self.program_digest
         if same_program:
             # the program's own volume is what it was applied with; the journal knows better
@@ -336,13 +335,11 @@ class App:
         if self.reset_cause == "watchdog":
             # policy: the pump comes back stopped, and stays so until this is acknowledged;
             # nothing missed is made up (the planner skips what fell due while stopped)
-            self.safety.raise_alarm("watchdog_reset", "the watchdog reset the board: a task "
-                                    "stopped checking in or an invariant broke")
-            self.safety.condition_gone("watchdog_reset")   # an event, not a state: it latches
+            self.safety.latch("watchdog_reset", "the watchdog reset the board: a task stopped "
+                              "checking in or an invariant broke")
         if self.crashed is not None:
             # main.py stopped the motor and reset after an unhandled error: the same policy
-            self.safety.raise_alarm("internal_fault", "the firmware reset after: %s" % self.crashed)
-            self.safety.condition_gone("internal_fault")
+            self.safety.latch("internal_fault", "the firmware reset after: %s" % self.crashed)
         rtc = getattr(board.clock, "rtc_ms", None)
         wall = rtc() if rtc is not None else None
         if wall is not None:

@@ -68,6 +68,12 @@ class Safety:
             self.app.stop_for_alarm()
         self.flush()
 
+    def latch(self, code, detail=None):
+        """Raise an alarm whose condition cannot be seen to go (an event, or delivery has
+        stopped so nothing shows it clearing): it stays, latched, until acknowledged."""
+        self.raise_alarm(code, detail)
+        self.condition_gone(code)
+
     def condition_gone(self, code):
         self.alarms.clear(code, self.app.now())
         self.flush()
@@ -119,10 +125,9 @@ class Safety:
     # ---- the over-delivery guard -------------------------------------------------------------
 
     def _on_breach(self, breach):
-        self.raise_alarm("over_delivery", "%d steps counted in the last %s, limit %d: motor "
-                         "disabled" % (breach["counted"], breach["window"], breach["limit"]))
         # the motor is off and stays off: what is left is the latched alarm, until acknowledged
-        self.condition_gone("over_delivery")
+        self.latch("over_delivery", "%d steps counted in the last %s, limit %d: motor disabled"
+                   % (breach["counted"], breach["window"], breach["limit"]))
 
     def follow_program(self, program):
         self.guard.set_program(program, self.app.now())
@@ -232,7 +237,7 @@ class Safety:
             return
         stalled = st.check(now, self.motor.steps, seen)
         if stalled is not None:
-            self._latch("motor_stall", "commanded %d steps, encoder saw %d: %.1f steps behind "
+            self.latch("motor_stall", "commanded %d steps, encoder saw %d: %.1f steps behind "
                         "beyond the %.0f%% allowance, limit %d"
                         % (stalled["commanded"], stalled["seen"], stalled["behind"],
                            st.stall_fraction * 100, stalled["limit"]))
@@ -253,14 +258,8 @@ class Safety:
         except OSError as e:
             # a motor that cannot be watched must not run: same alarm, with the reason
             self._encoder_lost = True
-            self._latch("motor_stall", "cannot read the encoder: %s" % e)
+            self.latch("motor_stall", "cannot read the encoder: %s" % e)
             return None
-
-    def _latch(self, code, detail):
-        self.raise_alarm(code, detail)
-        # delivery has stopped, so the condition can no longer be seen to go: the alarm stays,
-        # latched, until someone acknowledges it
-        self.condition_gone(code)
 
     # ---- supply ------------------------------------------------------------------------------
 
@@ -296,9 +295,8 @@ class Safety:
         if not self.tasks.all_on_time(now):
             if not self.alarms.is_active("task_stalled"):
                 ages = self.tasks.state(now)
-                self.raise_alarm("task_stalled", ", ".join(
+                self.latch("task_stalled", ", ".join(
                     ["%s: no check-in for %d ms" % (n, ages[n]) for n in self.tasks.stale(now)]))
-                self.condition_gone("task_stalled")   # an event, not a state: it latches
             return False
         return self.invariants_hold()
 
