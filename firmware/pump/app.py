@@ -12,6 +12,8 @@ from pump.persistence import Persistence, StoreRefused
 from pump.program_view import daily_volume_nl
 import pump.program_commands  # noqa: F401  (registers the program and bolus commands)
 import pump.safety_commands  # noqa: F401  (registers alarms, acknowledge, silence, refill)
+import pump.session_commands  # noqa: F401  (registers auth_challenge, auth, logout, outcome)
+from pump.session import Session, load_key, AUTH_FILE
 
 SERVICE_FLAG = "service.flag"   # main.py sees it after the reset and stays in the REPL
 # the loop passes at least this often: input wakes it at once anyway, and the watchdog (5 s on
@@ -20,7 +22,7 @@ IDLE_MS = 1000
 LIBRARY_FILE = "drugs.json"      # the drug library, deployed beside board.json
 # commands that change nothing are not logged (the log would fill with status polls)
 QUIET_COMMANDS = ("hello", "commands", "status", "alarms", "program_get", "program_summary",
-                  "program_part", "log_read")
+                  "program_part", "log_read", "outcome", "auth_challenge", "auth", "logout")
 # events after which the journal is written at once, not at its next interval
 JOURNAL_NOW = ("state", "bolus", "program", "refill", "alarm")
 MS_PER_DAY = 86400000
@@ -40,7 +42,7 @@ def _read_build():
 
 
 class App:
-    def __init__(self, board, library=None, crashed=None):
+    def __init__(self, board, library=None, crashed=None, auth_file=AUTH_FILE):
         self.board = board
         self.cfg = board.cfg
         limits = self.cfg["limits"]
@@ -75,6 +77,9 @@ class App:
                 self.persist = Persistence(storage)
             except OSError as e:
                 self.storage_error = "cannot open the log and journal: %s" % e
+        # who holds the link: patient until a host proves a role with the device key
+        device, secret = load_key(auth_file)
+        self.session = Session(device, secret, log=self.record)
 
     def library(self):
         """The drug library, read when first needed so a pump without one still runs by hand."""
@@ -133,11 +138,16 @@ class App:
             now = self.now()
             self.persist.record(kind, now, self.wall_ms(now), data)
 
+    def boot_number(self):
+        """This boot's number in the event log, or None on a board that keeps no log."""
+        return self.persist.log.boot if self.persist is not None else None
+
     def audit(self, name, args, reply):
-        """Every command that changes something goes to the event log, refused ones too."""
+        """Every command that changes something goes to the event log, refused ones too, with its
+        request id: a host that lost the reply finds there what became of it after a reset."""
         if name in QUIET_COMMANDS:
             return
-        rec = {"cmd": name, "ok": reply["ok"]}
+        rec = {"cmd": name, "ok": reply["ok"], "rid": reply["id"]}
         if args:
             rec["args"] = args
         if not reply["ok"]:
@@ -320,7 +330,7 @@ class App:
         if not data:
             return False
         for line in self.reader.feed(data):
-            self.send(handle(line, COMMANDS, self))
+            self.send(handle(line, COMMANDS, self, self.session))
             if self.after_reply is not None:
                 action, self.after_reply = self.after_reply, None
                 action()

@@ -11,24 +11,32 @@ LIMIT = "limit"                    # a request above a hard limit of the board o
 BAD_CONFIG = "bad_config"          # board.json refused at load
 BAD_PROGRAM = "bad_program"        # a therapy program refused by its validator
 INTERNAL = "internal"              # a fault inside the firmware; the motor was made safe
+AUTH_REQUIRED = "auth_required"    # the command needs a role this link has not proven (error.role)
+AUTH_FAILED = "auth_failed"        # a challenge answered wrongly, late, twice, or for another role
+AUTH_LOCKED = "auth_locked"        # too many failed answers: none is checked until error.retry_after_s
+BAD_VERSION = "bad_version"        # hello offered no protocol version this firmware speaks
 
 CODES = (BAD_JSON, LINE_TOO_LONG, BAD_REQUEST, UNKNOWN_COMMAND, BAD_ARG, BAD_STATE,
-         LIMIT, BAD_CONFIG, BAD_PROGRAM, INTERNAL)
+         LIMIT, BAD_CONFIG, BAD_PROGRAM, INTERNAL, AUTH_REQUIRED, AUTH_FAILED, AUTH_LOCKED, BAD_VERSION)
 
 
 class PumpError(Exception):
-    """A refusal with a code, the path of the field at fault (or None) and a readable message."""
+    """A refusal with a code, the path of the field at fault (or None), a readable message, and any
+    fields a host acts on (extra: the role to prove, the seconds to wait)."""
 
-    def __init__(self, code, message, path=None):
+    def __init__(self, code, message, path=None, extra=None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.path = path
+        self.extra = extra
 
     def to_dict(self):
         d = {"code": self.code, "message": self.message}
         if self.path is not None:
             d["path"] = self.path
+        if self.extra:
+            d.update(self.extra)
         return d
 
 

@@ -4,7 +4,7 @@
 # parsed document. Review validates it and answers with a summary and a digest; confirm applies
 # it only if that digest is still the one under review and the pump's program has not changed
 # since ("base"). Anything else is refused and changes nothing.
-from pump.commands import COMMANDS
+from pump.commands import COMMANDS, status
 from pump.errors import PumpError, BAD_STATE, LIMIT
 from pump.planner import project, projection_wall_ms
 from pump.program import (ProgramBuilder, PROGRAM_MAX_BYTES, PART_MAX_BYTES, canonical_parts,
@@ -56,7 +56,7 @@ def _projection(program, wall_ms):
     return projection_wall_ms(project(program, wall_ms, 0, program.volume_nl, program.low_nl), wall_ms)
 
 
-@_cmd("program_review", "clinician", {"time_ms": _TIME})
+@_cmd("program_review", "clinician", {"time_ms": _TIME}, safe_to_repeat=True)
 def program_review(app, args):
     up, app.upload = app.upload, None
     if up is None:
@@ -76,7 +76,7 @@ def program_review(app, args):
     "digest": dict(_DIGEST, required=True),
     "base": dict(_DIGEST, default=""),
     "time_ms": _TIME,
-    "override_soft": {"type": "bool", "default": False}})
+    "override_soft": {"type": "bool", "default": False}}, replay=status)
 def program_confirm(app, args):
     if app.pending is None:
         raise PumpError(BAD_STATE, "no program under review: review one first")
@@ -115,7 +115,7 @@ def program_confirm(app, args):
     return app.status()
 
 
-@_cmd("program_get", "patient", {"index": {"type": "int", "ge": 0, "default": 0}})
+@_cmd("program_get", "patient", {"index": {"type": "int", "ge": 0, "default": 0}}, safe_to_repeat=True)
 def program_get(app, args):
     program = app.ctl.program
     if program is None:
@@ -128,7 +128,7 @@ def program_get(app, args):
             "path": parts[i][0], "value": parts[i][1]}
 
 
-@_cmd("program_summary", "patient")
+@_cmd("program_summary", "patient", safe_to_repeat=True)
 def program_summary(app, args):
     program = app.ctl.program
     if program is None:
@@ -141,7 +141,7 @@ def program_summary(app, args):
     return out
 
 
-@_cmd("program_clear", "clinician")
+@_cmd("program_clear", "clinician", replay=status)
 def program_clear(app, args):
     app.ctl.clear_program()
     if app.persist is not None:

@@ -1,8 +1,10 @@
 # The serial protocol: bounded line framing, JSON requests with ids, typed error replies, events.
 import json
 
-from pump.errors import PumpError, BAD_ARG, BAD_JSON, LINE_TOO_LONG, BAD_REQUEST, UNKNOWN_COMMAND, INTERNAL
+from pump.errors import (PumpError, BAD_ARG, BAD_JSON, LINE_TOO_LONG, BAD_REQUEST, UNKNOWN_COMMAND,
+                         INTERNAL, AUTH_REQUIRED)
 from pump.schema import validate
+from pump.session import PATIENT
 
 # bytes; the excess of a longer line is discarded up to the next newline. Sized for one part of
 # a program upload (a day of 48 flex steps is under 2 KB) while a board holds a few of them.
@@ -41,20 +43,31 @@ class LineReader:
 
 
 class Commands:
-    """The command table: each command is declared with its role and argument schema next to its handler."""
+    """The command table: each command is declared with its role and argument schema next to its handler.
+
+    A command that changes something is kept by its request id (recent_requests.py) so a retry
+    never acts twice; `safe_to_repeat` marks reads and reviews, which are not kept. `replay`
+    renders a kept command's result again (its status) instead of keeping a big one in RAM."""
 
     def __init__(self):
         self.table = {}
 
-    def command(self, name, role, args=None):
+    def command(self, name, role, args=None, safe_to_repeat=False, replay=None):
         def register(fn):
-            self.table[name] = (fn, role, args or {})
+            self.table[name] = (fn, role, args or {}, safe_to_repeat, replay)
             return fn
         return register
 
     def describe(self):
-        return [{"name": n, "role": self.table[n][1], "args": sorted(self.table[n][2].keys())}
-                for n in sorted(self.table.keys())]
+        out = []
+        for n in sorted(self.table.keys()):
+            entry = self.table[n]
+            schema = entry[2]
+            out.append({"name": n, "role": entry[1], "args": sorted(schema.keys()),
+                        "types": {a: schema[a]["type"] for a in schema},
+                        "required": sorted(a for a in schema if schema[a].get("required")),
+                        "repeatable": entry[3]})
+        return out
 
 
 def error_reply(rid, err):
@@ -71,8 +84,9 @@ def _parse(line):
     return req
 
 
-def handle(line, commands, ctx):
-    """One request line in, one reply dict out; never raises."""
+def handle(line, commands, ctx, session=None):
+    """One request line in, one reply dict out; never raises. Without a session, the link holds
+    the patient role only: every clinician and service command is refused."""
     if line is OVERFLOW:
         return error_reply(None, PumpError(LINE_TOO_LONG, "line longer than %d bytes discarded" % MAX_LINE))
     rid = None
@@ -86,16 +100,27 @@ def handle(line, commands, ctx):
         entry = commands.table.get(name) if isinstance(name, str) else None
         if entry is None:
             raise PumpError(UNKNOWN_COMMAND, "unknown command %r" % (name,), "cmd")
-        fn, _role, arg_schema = entry
+        fn, role, arg_schema, repeatable, replay = entry
         args, problems = validate({"type": "obj", "fields": arg_schema}, req.get("args", {}), "args")
         if problems:
             raise PumpError(BAD_ARG, "; ".join("%s: %s" % p for p in problems), problems[0][0])
+        if session is not None:
+            session.require(role, name)
+        elif role != PATIENT:
+            raise PumpError(AUTH_REQUIRED, "%s needs the %s role" % (name, role), extra={"role": role})
+        recent = None if repeatable or session is None else session.recent
+        if recent is not None:
+            kept = recent.find(rid, name, args)
+            if kept is not None:
+                return recent.replay(kept, ctx, args)   # acted once already: answer, do not act
         try:
             reply = {"id": rid, "ok": True, "result": fn(ctx, args)}
         except PumpError as e:
             reply = error_reply(rid, e)
         except Exception as e:  # a bug in a handler must not take the loop down
             reply = error_reply(rid, PumpError(INTERNAL, "%s: %s" % (type(e).__name__, e)))
+        if recent is not None:
+            recent.keep(rid, name, args, reply, replay)
         audit = getattr(ctx, "audit", None)
         if audit is not None:
             audit(name, args, reply)   # every command that reached its handler, for the log

@@ -7,12 +7,13 @@ _cmd = COMMANDS.command
 DISCREPANCY_PCT = 14.5   # a commercial implanted pump's labelled over-infusion bound
 
 
-@_cmd("alarms", "patient")
+@_cmd("alarms", "patient", safe_to_repeat=True)
 def alarms(app, args):
     return app.safety.describe(app.now())
 
 
-@_cmd("alarm_ack", "patient", {"code": {"type": "str", "choices": tuple(sorted(TABLE)), "required": True}})
+@_cmd("alarm_ack", "clinician", {"code": {"type": "str", "choices": tuple(sorted(TABLE)), "required": True}},
+      replay=alarms)
 def alarm_ack(app, args):
     code = args["code"]
     if not app.safety.ack(code):
@@ -28,7 +29,7 @@ def alarm_ack(app, args):
     return app.safety.describe(app.now())
 
 
-@_cmd("alarm_silence", "patient")
+@_cmd("alarm_silence", "patient", replay=alarms)
 def alarm_silence(app, args):
     if not app.safety.silence():
         raise PumpError(BAD_STATE, "no alarm to silence")
@@ -73,7 +74,7 @@ def refill(app, args):
 
 @_cmd("log_read", "patient", {
     "since": {"type": "int", "ge": 0, "default": 0},
-    "limit": {"type": "int", "ge": 1, "le": 20, "default": 20}})
+    "limit": {"type": "int", "ge": 1, "le": 20, "default": 20}}, safe_to_repeat=True)
 def log_read(app, args):
     """A page of the event log: records newer than `since`, oldest first (pumpctl log)."""
     if app.persist is None:

@@ -12,7 +12,7 @@ from pump.errors import BAD_JSON, BAD_STATE, LIMIT, LINE_TOO_LONG
 from pump.version import FIRMWARE_VERSION, PROTOCOL_VERSION
 from pump.wiring import Board
 
-from fakes import (Escape, FakeClock, FakeLink, FakeMotor, FakePressure, FakeSimClock, FakeSystem,
+from fakes import (ask_as_needed, login, new_id, Escape, FakeClock, FakeLink, FakeMotor, FakePressure, FakeSimClock, FakeSystem,
                    board_cfg, expect_raises, in_temp_dir)
 
 MS_PER_H = 3600000
@@ -26,14 +26,10 @@ def make_app(clock=None, pressure=None, system=None):
     return App(board)
 
 
-def ask(app, cmd, args=None, rid=1):
+def ask(app, cmd, args=None):
     """Send one request over the fake link, serve it, return every message the app wrote."""
-    req = {"id": rid, "cmd": cmd}
-    if args is not None:
-        req["args"] = args
-    app.board.link.queue(json.dumps(req).encode() + b"\n")
-    assert app._serve_link() is True
-    msgs = app.board.link.take()
+    rid = new_id()
+    msgs = ask_as_needed(app, cmd, args, rid)
     assert msgs and msgs[-1].get("id") == rid, msgs   # the reply comes last
     return msgs
 
@@ -65,7 +61,8 @@ def test_hello_reports_firmware_protocol_board_port_and_reset_cause():
         app = make_app(system=FakeSystem(cause="watchdog"))
         assert result(app, "hello") == {
             "firmware": FIRMWARE_VERSION, "protocol": PROTOCOL_VERSION, "board": "bench",
-            "port": "rp2", "build": None, "reset_cause": "watchdog"}
+            "port": "rp2", "build": None, "reset_cause": "watchdog", "protocols": [PROTOCOL_VERSION],
+            "device": None, "role": "patient", "boot": None}
     in_temp_dir(check)
 
 
@@ -163,14 +160,19 @@ def test_commands_returns_the_command_table():
     table = result(app, "commands")["commands"]
     assert table == COMMANDS.describe()
     by_name = dict([(c["name"], c) for c in table])
-    assert sorted(by_name) == ["alarm_ack", "alarm_silence", "alarms", "bolus_clinician",
-                               "bolus_demand", "commands", "hello", "log_read",
+    assert sorted(by_name) == ["alarm_ack", "alarm_silence", "alarms", "auth", "auth_challenge",
+                               "bolus_clinician", "bolus_demand", "commands", "hello", "log_read",
+                               "logout", "outcome",
                                "program_begin", "program_clear", "program_confirm", "program_get",
                                "program_part", "program_review", "program_summary", "refill",
                                "service", "set_rate", "start", "status", "stop", "time_sync"]
     assert by_name["bolus_demand"]["role"] == "patient"
     assert by_name["program_confirm"]["role"] == "clinician"
-    assert by_name["set_rate"] == {"name": "set_rate", "role": "clinician", "args": ["rate_ul_h"]}
+    assert by_name["set_rate"] == {"name": "set_rate", "role": "clinician", "args": ["rate_ul_h"],
+                                   "types": {"rate_ul_h": "num"}, "required": ["rate_ul_h"],
+                                   "repeatable": False}
+    assert by_name["alarm_ack"]["role"] == "clinician"   # acknowledging is the clinician's call
+    assert by_name["status"]["repeatable"] is True
     assert by_name["service"]["role"] == "service"
     assert by_name["hello"]["role"] == "patient"
 
@@ -277,6 +279,8 @@ def test_the_main_loop_makes_the_motor_safe_arms_the_watchdog_and_announces_the_
 
 def test_the_main_loop_steps_exactly_on_time_and_feeds_the_watchdog_every_idle_period():
     app = make_app()
+    login(app, "clinician")
+    app.board.link.take()
     app.board.link.queue(b'{"id": 1, "cmd": "set_rate", "args": {"rate_ul_h": 100}}\n'
                          b'{"id": 2, "cmd": "start"}\n')
     feeds = run_until(app, 10 * 60000)

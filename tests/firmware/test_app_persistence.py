@@ -2,7 +2,7 @@
 
 from fake_flash import FakeFlash, PowerCut
 from fakes import (Escape, FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library,
-                   expect_raises, ok, refused)
+                   expect_raises, login, ok, refused)
 from pump.app import App
 from pump.records import frame
 from pump.wiring import Board
@@ -165,12 +165,15 @@ def test_every_command_that_changes_something_is_logged_but_status_polls_are_not
     refused(app, "bolus_demand")
     ok(app, "start")
     recs = app.persist.log.read(0, 20)
-    # a command is logged once its handler is done, after the events it caused
-    assert [r["k"] for r in recs] == ["boot", "command", "command", "state", "command"], recs
-    assert recs[1]["cmd"] == "set_rate" and recs[1]["args"] == {"rate_ul_h": 100}
-    assert recs[2]["cmd"] == "bolus_demand" and recs[2]["ok"] is False
-    page = ok(app, "log_read", {"since": 2})
-    assert [r["seq"] for r in page["records"]] == [3, 4, 5]
+    # a command is logged once its handler is done, after the events it caused; the role proven
+    # for set_rate is logged before it
+    assert [r["k"] for r in recs] == ["boot", "auth", "command", "command", "state", "command"], recs
+    assert recs[1]["role"] == "clinician"
+    assert recs[2]["cmd"] == "set_rate" and recs[2]["args"] == {"rate_ul_h": 100}
+    assert isinstance(recs[2]["rid"], int)   # the request id: what a host that lost the reply looks for
+    assert recs[3]["cmd"] == "bolus_demand" and recs[3]["ok"] is False
+    page = ok(app, "log_read", {"since": 3})
+    assert [r["seq"] for r in page["records"]] == [4, 5, 6]
 
 
 def test_each_local_midnight_logs_the_day_delivered_beside_the_programmed_volume():
@@ -269,6 +272,7 @@ def test_a_refill_cut_at_any_byte_leaves_the_reservoir_before_or_after_it_and_a_
         flash = FakeFlash()
         flash.files = dict(snapshot)
         pump = boot(flash)
+        login(pump, "clinician")
         flash.arm(k)
         try:
             ok(pump, "refill", {"volume_ml": 20, "residual_ml": 19.9})

@@ -35,8 +35,17 @@ def _table():
 TABLE = _table()
 
 
+class AnyRole:
+    """A session that lets every role through and keeps no ids: these tests are about framing and
+    typing (test_session.py covers roles and retries with the real Session)."""
+    recent = None
+
+    def require(self, role, command):
+        pass
+
+
 def reply(line):
-    r = handle(line, TABLE, "ctx")
+    r = handle(line, TABLE, "ctx", AnyRole())
     assert isinstance(r, dict), r
     return r
 
@@ -195,12 +204,21 @@ def test_handle_never_raises_on_hostile_lines():
         encode(r)   # and every reply can go on the wire
 
 
+def test_without_a_session_only_patient_commands_run():
+    assert handle(b'{"id": 1, "cmd": "ping"}', TABLE, "ctx")["ok"] is True
+    for line in (b'{"id": 2, "cmd": "echo", "args": {"n": 1}}', b'{"id": 3, "cmd": "boom"}'):
+        r = handle(line, TABLE, "ctx")
+        assert r["error"]["code"] == "auth_required", r
+        assert r["error"]["role"] in ("clinician", "service"), r
+
+
 def test_describe_lists_each_command_with_its_role_and_argument_names_sorted():
     assert TABLE.describe() == [
-        {"name": "boom", "role": "service", "args": []},
-        {"name": "echo", "role": "clinician", "args": ["n", "note"]},
-        {"name": "lookup", "role": "service", "args": []},
-        {"name": "ping", "role": "patient", "args": []},
+        {"name": "boom", "role": "service", "args": [], "types": {}, "required": [], "repeatable": False},
+        {"name": "echo", "role": "clinician", "args": ["n", "note"], "types": {"n": "int", "note": "str"},
+         "required": ["n"], "repeatable": False},
+        {"name": "lookup", "role": "service", "args": [], "types": {}, "required": [], "repeatable": False},
+        {"name": "ping", "role": "patient", "args": [], "types": {}, "required": [], "repeatable": False},
     ]
 
 
