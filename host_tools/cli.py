@@ -67,7 +67,8 @@ def cmd_service(args):
 
 def cmd_deploy(args):
     from host_tools.deploy import deploy
-    deploy(args.port, args.board, stop=args.stop, progress=lambda m: print("deploy: " + m, flush=True))
+    deploy(args.port, args.board, stop=args.stop, rekey=args.rekey,
+           progress=lambda m: print("deploy: " + m, flush=True))
 
 
 def cmd_sim(args):
@@ -113,6 +114,8 @@ def build_parser():
     s = sub.add_parser("deploy", help="compile, copy and verify the firmware, then restart the app")
     s.add_argument("--board", required=True, help="board name: a folder under boards/")
     s.add_argument("--stop", action="store_true", help="stop delivery first if the pump is delivering")
+    s.add_argument("--rekey", action="store_true",
+                   help="give the pump a new device key (other computers' keys for it stop working)")
     s.set_defaults(func=cmd_deploy)
 
     s = sub.add_parser("sim", help="run the simulated board behind a pseudo-terminal")

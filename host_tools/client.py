@@ -1,10 +1,21 @@
-"""Serial client for the pump app: line-delimited JSON requests with ids, typed errors, pushed events."""
-import itertools
+"""Serial client for the pump app: line-delimited JSON requests with ids, typed errors, pushed events.
+
+Roles: a command that needs the clinician or service role is refused with auth_required; the
+client then answers a challenge with the device key from this computer's key store
+(host_tools/keys.py) and sends the request again with the same id (it never ran). A lost reply to
+a command that acts leaves the client uncertain: it asks the pump what became of the request
+(`outcome`) before it says anything, and never sends it under a new id.
+"""
 import json
 import os
 import time
 
 import serial
+
+from host_tools import command_view, keys
+
+# the protocol versions this host speaks; hello settles on the highest both sides have
+PROTOCOLS = [2]
 
 
 class LinkError(Exception):
@@ -15,14 +26,19 @@ class LinkTimeout(LinkError):
     """The board did not answer in time (it may be at the REPL, busy, or running something else)."""
 
 
+class UncertainDelivery(LinkError):
+    """A command that acts got no reply, and the pump could not say whether it ran it."""
+
+
 class DeviceError(Exception):
     """The pump refused a request with a typed error code (see firmware/pump/errors.py)."""
 
-    def __init__(self, code, message, path=None):
+    def __init__(self, code, message, path=None, detail=None):
         super().__init__("%s%s (%s)" % (("%s: " % path) if path else "", message, code))
         self.code = code
         self.message = message
         self.path = path
+        self.detail = detail or {}
 
 
 def open_port(port, timeout=0.1):
@@ -36,24 +52,45 @@ def open_port(port, timeout=0.1):
         raise LinkError("cannot open %s: %s" % (port, e))
 
 
+def _error(reply):
+    err = reply.get("error") or {}
+    return DeviceError(err.get("code", "unknown"), err.get("message", ""), err.get("path"), err)
+
+
 class PumpClient:
-    def __init__(self, port, timeout=5.0):
+    def __init__(self, port, timeout=5.0, authenticate=True):
         self.port = port
         self.timeout = timeout
         self.events = []
-        self._ids = itertools.count(int(time.time()) % 100000 * 1000)
+        self.authenticate_on_demand = authenticate
+        self.role = "patient"
+        self.info = None          # the hello reply, once asked
+        # ids unique across processes: the pump keeps ids, and a reused one would be a retry
+        self._prefix = os.urandom(4).hex()
+        self._count = 0
         self._ser = open_port(port)
         self._ser.reset_input_buffer()  # whatever the board said before we came is stale
         self._rbuf = b""
 
     def close(self):
-        self._ser.close()
+        try:
+            if self.role != "patient":
+                self._exchange("logout", {}, self._new_id(), 1.0)   # leave no open role behind
+        except (LinkError, DeviceError):
+            pass
+        finally:
+            self.role = "patient"
+            self._ser.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+    def _new_id(self):
+        self._count += 1
+        return "%s-%d" % (self._prefix, self._count)
 
     def _readline(self, deadline):
         while b"\n" not in self._rbuf:
@@ -74,19 +111,18 @@ class PumpClient:
         except (serial.SerialException, OSError) as e:
             raise LinkError("cannot write to %s: %s" % (self.port, e))
 
-    def request(self, cmd, timeout=None, **args):
-        """Send one command and return its result; a refusal raises DeviceError."""
-        rid = next(self._ids)
+    def _exchange(self, cmd, args, rid, timeout):
+        """One request line out, its reply dict back (events met on the way are kept)."""
         msg = {"id": rid, "cmd": cmd}
         if args:
             msg["args"] = args
         self.send_raw(json.dumps(msg).encode() + b"\n")
-        deadline = time.monotonic() + (timeout or self.timeout)
+        deadline = time.monotonic() + timeout
         while True:
             line = self._readline(deadline)
             if line is None:
                 raise LinkTimeout("no reply to %r from %s within %.0f s: is the pump app running? "
-                                "(deploy it with `pumpctl deploy`)" % (cmd, self.port, timeout or self.timeout))
+                                  "(deploy it with `pumpctl deploy`)" % (cmd, self.port, timeout))
             reply = self._decode(line)
             if reply is None:
                 continue
@@ -95,10 +131,86 @@ class PumpClient:
                 continue
             if reply.get("id") != rid or "ok" not in reply:
                 continue  # a late reply to an earlier request, or the REPL echoing our line
-            if reply.get("ok"):
-                return reply.get("result", {})
-            err = reply.get("error") or {}
-            raise DeviceError(err.get("code", "unknown"), err.get("message", ""), err.get("path"))
+
+            return reply
+
+    def request(self, cmd, timeout=None, **args):
+        """Send one command and return its result; a refusal raises DeviceError."""
+        timeout = timeout or self.timeout
+        rid = self._new_id()
+        try:
+            reply = self._exchange(cmd, args, rid, timeout)
+        except LinkTimeout:
+            if not command_view.acts(cmd):
+                raise
+            reply = self._resolve_lost_reply(cmd, args, rid, timeout)
+        if not reply.get("ok") and (reply.get("error") or {}).get("code") == "auth_required" \
+                and self.authenticate_on_demand:
+            self.authenticate(reply["error"].get("role") or command_view.role_of(cmd))
+            reply = self._exchange(cmd, args, rid, timeout)   # refused before it ran: same id
+        if reply.get("ok"):
+            return reply.get("result", {})
+        raise _error(reply)
+
+    def _resolve_lost_reply(self, cmd, args, rid, timeout):
+        """The reply to an acting command was lost: ask what became of it before anything else.
+        Known: its reply. Unknown to this boot: it never ran, so it is sent again under the same id
+        (the pump keeps ids, so it still runs at most once)."""
+        asked = None
+        for _ in range(2):
+            try:
+                asked = self._exchange("outcome", {"of": rid}, self._new_id(), timeout)
+                break
+            except LinkTimeout:
+                continue
+        if asked is None or not asked.get("ok"):
+            raise UncertainDelivery(
+                "no reply to %s (request %s), and the pump did not answer when asked what became of it: "
+                "it may have acted. Check `pumpctl status` and `pumpctl log --kind command` before "
+                "trying again" % (cmd, rid))
+        out = asked["result"]
+        if out.get("known"):
+            if out.get("ok"):
+                return {"id": rid, "ok": True, "result": out.get("reply"), "replayed": True}
+            return {"id": rid, "ok": False, "error": out.get("reply")}
+        if self.info is not None and out.get("boot") not in (None, self.info.get("boot")):
+            raise UncertainDelivery(
+                "no reply to %s (request %s), and the pump restarted since (boot %s, was %s): look for "
+                "request %s in `pumpctl log --kind command` before trying again"
+                % (cmd, rid, out.get("boot"), self.info.get("boot"), rid))
+        return self._exchange(cmd, args, rid, timeout)
+
+    def hello(self, timeout=None):
+        """The pump's hello, settling the protocol version; kept for the session."""
+        try:
+            self.info = self.request("hello", timeout=timeout, protocols=PROTOCOLS)
+        except DeviceError as e:
+            if e.code != "bad_arg":
+                raise
+            # firmware of protocol 1 knew no version offer (and no roles): deploy must still
+            # reach it to replace it
+            self.info = self.request("hello", timeout=timeout)
+        return self.info
+
+    def authenticate(self, role):
+        """Prove a role with this computer's key for the pump; refuses clearly when there is none."""
+        info = self.info or self.hello()
+        device = info.get("device")
+        if device is None:
+            raise DeviceError("auth_required", "this pump has no device key, so it refuses %s commands: "
+                              "deploy provisions one (pumpctl deploy)" % role)
+        try:
+            key = keys.load(device)
+        except keys.KeyStoreError as e:
+            raise LinkError(str(e))
+        mac_needed = key is not None and role in key.roles()
+        if not mac_needed:
+            raise DeviceError("auth_required", "the pump %s needs the %s role and %s holds no %s key for "
+                              "it: copy its key file there (or point %s at it)"
+                              % (device, role, keys.keys_dir(), role, keys.KEYS_ENV))
+        ch = self.request("auth_challenge", role=role)
+        self.request("auth", role=role, nonce=ch["nonce"], mac=key.mac(role, ch["nonce"]))
+        self.role = role
 
     @staticmethod
     def _decode(line):
@@ -114,6 +226,10 @@ class PumpClient:
     def probe(self, timeout=1.0):
         """hello if the app answers within timeout, else None (a REPL or another program)."""
         try:
-            return self.request("hello", timeout=timeout)
+            return self.hello(timeout=timeout)
         except LinkTimeout:
             return None
+
+    def check_commands(self):
+        """Where pumpctl's view of the commands differs from the pump's table (empty when agreed)."""
+        return command_view.check(self.request("commands")["commands"])

@@ -12,7 +12,7 @@ import time
 from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
-from host_tools import paths
+from host_tools import keys, paths
 from host_tools.client import PumpClient, LinkError, DeviceError
 
 # Folders the deploy owns on the board: anything else there is stale and removed.
@@ -140,6 +140,57 @@ except OSError:
 """
 
 
+# The board's device key, named by its fingerprint: the secret itself never comes back over the wire.
+_AUTH_FILE = "auth.json"
+_AUTH_SCRIPT = """
+import json, hashlib, binascii
+try:
+    with open(%r) as f:
+        _d = json.load(f)
+    _s = binascii.unhexlify(_d['key'])
+    print('key', _d['device'], binascii.hexlify(hashlib.sha256(b'micropump fingerprint ' + _s).digest()).decode()[:16])
+except Exception:
+    print('key - -')
+""" % _AUTH_FILE
+
+
+def board_key(transport):
+    """(device id, fingerprint) of the board's key, or (None, None) when it has none usable."""
+    for line in transport.exec(_AUTH_SCRIPT).decode().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "key":
+            return (None, None) if parts[1] == "-" else (parts[1], parts[2])
+    return None, None
+
+
+def provision(transport, rekey=False, progress=None):
+    """Make sure the board holds a device key this computer holds too; returns its device id.
+
+    A new key is saved here first, then written to the board (beside, then renamed): a cut in
+    between leaves the board with its old key or none, never one nobody has."""
+    device, print_ = board_key(transport)
+    if device is not None and not rekey:
+        try:
+            mine = keys.load(device)
+        except keys.KeyStoreError as e:
+            raise DeployError(str(e))
+        if mine is not None and mine.secret is not None and keys.fingerprint(mine.secret) == print_:
+            _say(progress, "device key: pump %s, held in %s" % (device, keys.keys_dir()))
+            return device
+        raise DeployError("the board holds a device key (pump %s) that %s does not hold: copy that "
+                          "pump's key file there, or deploy with --rekey to give the pump a new key "
+                          "(every other computer's key for it stops working)" % (device, keys.keys_dir()))
+    device = keys.new_device_id()
+    key = keys.create(device)
+    doc = json.dumps({"device": device, "key": key.secret.hex()}).encode()
+    _write(transport, _AUTH_FILE, doc)
+    if board_key(transport) != (device, keys.fingerprint(key.secret)):
+        raise DeployError("the device key did not read back from the board; run deploy again")
+    _say(progress, "device key: new key for pump %s, saved in %s (the secret is never shown)"
+         % (device, key.path))
+    return device
+
+
 def remote_hashes(transport, remote_paths):
     out = transport.exec(_HASH_SCRIPT % (sorted(remote_paths),)).decode()
     hashes = {}
@@ -254,11 +305,12 @@ def wait_for_app(port, build=None, timeout=20.0):
                       "(see its REPL output with `mpremote connect %s repl`)" % (port, timeout, build, port))
 
 
-def deploy(port, board_name, stop=False, progress=None):
+def deploy(port, board_name, stop=False, progress=None, rekey=False):
     files, build = build_manifest(board_name, progress)
     _stop_app(port, stop, progress)
     transport = _connect_repl(port)
     try:
+        device = provision(transport, rekey, progress)
         have = remote_hashes(transport, list(files))
         want = {p: hashlib.sha256(d).hexdigest() for p, d in files.items()}
         changed = [p for p in sorted(files) if have.get(p) != want[p]]
@@ -289,4 +341,7 @@ def deploy(port, board_name, stop=False, progress=None):
             pass
     hello = wait_for_app(port, build)
     _say(progress, "app is up: firmware %s, board %s, build %s" % (hello["firmware"], hello["board"], build))
-    return {"build": build, "changed": changed, "removed": stale, "files": len(files)}
+    with PumpClient(port, timeout=5.0) as client:
+        for line in client.check_commands():
+            _say(progress, "warning: pumpctl and the firmware disagree: %s" % line)
+    return {"build": build, "changed": changed, "removed": stale, "files": len(files), "device": device}

@@ -1,10 +1,11 @@
 # The pump's main loop: steps when due, answers the link, feeds the watchdog, sleeps on the board clock.
+import gc
 import json
 
-from pump.errors import PumpError, BAD_STATE
+from pump.errors import PumpError, BAD_STATE, INTERNAL
 from pump.controller import Controller, RUNNING
 from pump.commands import COMMANDS
-from pump.protocol import LineReader, handle, encode, event
+from pump.protocol import LineReader, handle, write_message, error_reply, event
 from pump.safety import Safety
 from pump import crash
 from pump.alarms import HIGH, TABLE
@@ -124,7 +125,7 @@ class App:
         return self.board.clock.now_ms()
 
     def send(self, msg):
-        self.board.link.write(encode(msg))
+        write_message(msg, self.board.link.write)
 
     def send_event(self, name, data):
         """Push an event to the host and keep it in the event log: every event is a record."""
@@ -330,7 +331,16 @@ class App:
         if not data:
             return False
         for line in self.reader.feed(data):
-            self.send(handle(line, COMMANDS, self, self.session))
+            reply = handle(line, COMMANDS, self, self.session)
+            try:
+                self.send(reply)
+            except MemoryError:
+                # a reply must never take the pump down: end the torn line, say what happened
+                gc.collect()
+                self.board.link.write(b"\n")
+                ran = "it ran; ask outcome for its result" if reply.get("ok") else "it was refused"
+                self.send(error_reply(reply.get("id"), PumpError(INTERNAL, "the reply did not fit in "
+                                                                 "memory (%s)" % ran)))
             if self.after_reply is not None:
                 action, self.after_reply = self.after_reply, None
                 action()

@@ -133,5 +133,49 @@ def encode(msg):
     return json.dumps(msg).encode() + b"\n"
 
 
+_CHUNK = 512   # bytes of a message built up before they go to the link
+
+
+def write_message(msg, write):
+    """Writes msg as one JSON line in pieces of about _CHUNK bytes: a big reply (the command
+    table, a status with a program) never needs one block of its whole size, which a fragmented
+    heap may not have."""
+    parts = []
+    size = [0]
+
+    def out(text):
+        parts.append(text)
+        size[0] += len(text)
+        if size[0] >= _CHUNK:
+            write("".join(parts).encode())
+            del parts[:]
+            size[0] = 0
+
+    _emit(msg, out)
+    out("\n")
+    if parts:
+        write("".join(parts).encode())
+
+
+def _emit(value, out):
+    if isinstance(value, dict):
+        out("{")
+        first = True
+        for k in value:
+            out(("" if first else ", ") + json.dumps(k) + ": ")
+            _emit(value[k], out)
+            first = False
+        out("}")
+    elif isinstance(value, (list, tuple)):
+        out("[")
+        for i in range(len(value)):
+            if i:
+                out(", ")
+            _emit(value[i], out)
+        out("]")
+    else:
+        out(json.dumps(value))
+
+
 def event(name, data):
     return {"event": name, "data": data}

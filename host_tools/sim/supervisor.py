@@ -31,6 +31,7 @@ CAUSE_NAMES = {PWRON_RESET: "power_on", HARD_RESET: "hard", WDT_RESET: "watchdog
                SOFT_RESET: "soft"}
 
 _INPUT_BUFFER_MAX = 65536   # bytes queued for the board's stdin before they are dropped, like a UART overrun
+_OUTPUT_BUFFER_MAX = 16384  # board output held for a slow host before the excess is dropped
 _WDT_WALL_MIN_S = 2.0       # a hung board (not feeding on wall time) is reset after at least this
 _UNIX_PATH_MAX = 100        # sun_path holds 108 bytes on Linux; keep a margin
 _CRASH_WINDOW_S = 10.0
@@ -93,6 +94,7 @@ class Supervisor:
         self._board_rbuf = b""
         self._to_board = bytearray()
         self._last_out = b""
+        self._to_host = bytearray()   # board output the pty has not taken yet
         self._hold_waiters = []
         self._crashes = []
         self._rig_clients = {}
@@ -250,10 +252,20 @@ class Supervisor:
             out.append(b)
             prev = bytes((b,))
         self._last_out = prev
+        # What the pty does not take at once waits here, as in a board's USB transmit buffer:
+        # a host reading slowly gets every byte; one that does not read loses what overflows.
+        room = _OUTPUT_BUFFER_MAX - len(self._to_host)
+        self._to_host += out[:room] if room > 0 else b""
+        self._flush_to_host()
+
+    def _flush_to_host(self):
+        if not self._to_host:
+            return
         try:
-            os.write(self.master, out)
+            n = os.write(self.master, self._to_host)
+            del self._to_host[:n]
         except (BlockingIOError, OSError):
-            pass  # nobody is reading the port: the output is lost, as on a USB board with no host
+            pass
 
     def _on_client_data(self, fd):
         try:
@@ -618,6 +630,7 @@ class Supervisor:
                 if self.sel.get_map().get(key.fd) is key:
                     key.data(key.fileobj)
             self._flush_to_board()
+            self._flush_to_host()
             self._check_watchdog()
 
 

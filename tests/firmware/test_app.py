@@ -294,3 +294,23 @@ def test_the_main_loop_steps_exactly_on_time_and_feeds_the_watchdog_every_idle_p
         assert b - a <= IDLE_MS, (a, b)
     replies = [m for m in app.board.link.messages() if "id" in m]
     assert [r["ok"] for r in replies] == [True, True], replies
+
+
+def test_a_reply_too_big_for_memory_is_answered_with_an_error_and_the_loop_goes_on():
+    app = make_app()
+    link = app.board.link
+    real_write = link.write
+    calls = [0]
+
+    def write_failing_once(data):
+        calls[0] += 1
+        if calls[0] == 1:
+            raise MemoryError("memory allocation failed")
+        real_write(data)
+    link.write = write_failing_once
+    link.queue(b'{"id": 8, "cmd": "commands"}\n')
+    assert app._serve_link() is True
+    msgs = link.take()
+    assert msgs[-1]["id"] == 8 and msgs[-1]["error"]["code"] == "internal", msgs
+    assert "did not fit in memory" in msgs[-1]["error"]["message"]
+    assert result(app, "status")["state"] == "stopped"

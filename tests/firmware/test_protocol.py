@@ -4,7 +4,7 @@ import json
 
 from pump.errors import (CODES, BAD_ARG, BAD_JSON, BAD_REQUEST, INTERNAL, LINE_TOO_LONG,
                          UNKNOWN_COMMAND)
-from pump.protocol import MAX_LINE, OVERFLOW, Commands, LineReader, encode, event, handle
+from pump.protocol import MAX_LINE, OVERFLOW, Commands, LineReader, encode, event, handle, write_message
 
 
 def _table():
@@ -233,3 +233,16 @@ def test_encode_writes_one_json_line():
 
 def test_an_event_names_itself_and_carries_its_data():
     assert event("state", {"state": "running"}) == {"event": "state", "data": {"state": "running"}}
+
+
+def test_write_message_sends_one_json_line_in_pieces_no_bigger_than_a_chunk_and_a_leaf():
+    table = [{"name": "c%d" % i, "args": ["a", "b"], "types": {"a": "int"}, "n": i * 1.5, "ok": None}
+             for i in range(60)]
+    msg = {"id": "x", "ok": True, "result": {"commands": table, "text": "two\nlines"}}
+    pieces = []
+    write_message(msg, pieces.append)
+    line = b"".join(pieces)
+    assert line.endswith(b"\n") and line.count(b"\n") == 1
+    assert json.loads(line) == json.loads(encode(msg))
+    assert len(pieces) > 3
+    assert max(len(p) for p in pieces) < 512 + 64, [len(p) for p in pieces]

@@ -8,7 +8,7 @@ from host_tools import paths
 from host_tools.client import DeviceError
 from host_tools.program_cli import parser
 
-from fakes import FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library
+from fakes import FakeClock, FakeLink, FakeMotor, FakeSystem, ask_as_needed, board_cfg, drug_library
 from pump.app import App
 from pump.wiring import Board
 
@@ -44,10 +44,7 @@ class InProcessPump:
         pass
 
     def request(self, cmd, timeout=None, **args):
-        link = self.app.board.link
-        link.queue(json.dumps({"id": 1, "cmd": cmd, "args": args}).encode() + b"\n")
-        self.app._serve_link()
-        reply = link.take()[-1]
+        reply = ask_as_needed(self.app, cmd, args)[-1]   # with a fresh id, proving roles as a host does
         if not reply["ok"]:
             e = reply["error"]
             raise DeviceError(e["code"], e["message"], e.get("path"))
