@@ -4,7 +4,8 @@ import json
 import os
 import sys
 
-from host_tools.client import PumpClient, LinkError, DeviceError
+from host_tools import exits
+from host_tools.client import PumpClient, LinkError, DeviceError, UncertainDelivery
 from host_tools.rig import RigError
 from host_tools.sim.supervisor import SIM_HEAP_KB
 
@@ -39,6 +40,10 @@ def _client(args):
 
 
 def cmd_status(args):
+    if args.watch:
+        from host_tools import watch
+        with _client(args) as c:
+            return watch.run(c, args)
     with _client(args) as c:
         s = c.request("status")
     print(json.dumps(s, indent=2, sort_keys=True) if args.json else format_status(s))
@@ -46,7 +51,9 @@ def cmd_status(args):
 
 def cmd_hello(args):
     with _client(args) as c:
-        print(json.dumps(c.request("hello"), indent=2, sort_keys=True))
+        h = c.request("hello")
+    print(json.dumps(h, indent=2, sort_keys=True) if args.json else
+          "\n".join("%-12s %s" % (k.replace("_", " "), h[k]) for k in sorted(h)))
 
 
 def _simple(cmd, **extra):
@@ -54,7 +61,7 @@ def _simple(cmd, **extra):
         with _client(args) as c:
             kwargs = {k: getattr(args, a) for k, a in extra.items()}
             s = c.request(cmd, **kwargs)
-        print(format_status(s))
+        print(json.dumps(s, indent=2, sort_keys=True) if args.json else format_status(s))
     return run
 
 
@@ -67,8 +74,10 @@ def cmd_service(args):
 
 def cmd_deploy(args):
     from host_tools.deploy import deploy
-    deploy(args.port, args.board, stop=args.stop, rekey=args.rekey,
-           progress=lambda m: print("deploy: " + m, flush=True))
+    from host_tools.progress import Reporter
+    with Reporter("deploy") as r:
+        deploy(args.port, args.board, stop=args.stop, rekey=args.rekey, progress=r.say,
+               step=r.step_or_none)
 
 
 def cmd_sim(args):
@@ -91,21 +100,61 @@ def _positive_rate(text):
     return value
 
 
+def _positive_seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("seconds are a number, got %r" % text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 s, got %r" % text)
+    return value
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("a whole number, got %r" % text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1, got %r" % text)
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors on one line, as every other pumpctl error, with where to read more."""
+
+    def error(self, message):
+        self.exit(exits.USAGE, "pumpctl: error: %s; see %s --help\n" % (exits.one_line(message), self.prog))
+
+
+def _json_flag(s, what="machine-readable output"):
+    s.add_argument("--json", action="store_true", help=what)
+    return s
+
+
 def build_parser():
-    p = argparse.ArgumentParser(prog="pumpctl", description=__doc__)
+    p = _Parser(prog="pumpctl", description=__doc__)
     p.add_argument("--port", default=os.environ.get("PUMPCTL_PORT"),
                    help="serial port of the board or the sim's link path (default: $PUMPCTL_PORT)")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for a reply (default 5)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    s = sub.add_parser("status", help="show the pump's state")
-    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s = sub.add_parser("status", help="show the pump's state (--watch: a live view)")
+    s.add_argument("--json", action="store_true",
+                   help="machine-readable output (with --watch: one JSON line per interval)")
+    s.add_argument("--watch", "-w", action="store_true",
+                   help="keep showing it: a live view on a terminal, JSON lines when piped; Ctrl-C ends")
+    s.add_argument("--interval", type=_positive_seconds, default=1.0, help="seconds between refreshes (default 1)")
+    s.add_argument("--count", type=_count, default=None, help="with --watch: stop after N refreshes")
+    s.add_argument("--duration", type=_positive_seconds, default=None, help="with --watch: stop after S seconds")
     s.set_defaults(func=cmd_status)
-    sub.add_parser("hello", help="firmware, protocol and board of the connected pump").set_defaults(func=cmd_hello)
-    sub.add_parser("start", help="start delivery at the set rate").set_defaults(func=_simple("start"))
-    sub.add_parser("stop", help="stop delivery").set_defaults(func=_simple("stop"))
-    s = sub.add_parser("set-rate", help="set the continuous rate")
+    _json_flag(sub.add_parser("hello", help="firmware, protocol and board of the connected pump")
+               ).set_defaults(func=cmd_hello)
+    _json_flag(sub.add_parser("start", help="start delivery at the set rate"), "the status reply as JSON"
+               ).set_defaults(func=_simple("start"))
+    _json_flag(sub.add_parser("stop", help="stop delivery"), "the status reply as JSON").set_defaults(func=_simple("stop"))
+    s = _json_flag(sub.add_parser("set-rate", help="set the continuous rate"), "the status reply as JSON")
     s.add_argument("rate", type=_positive_rate, metavar="UL_PER_H", help="rate in uL/h")
     s.set_defaults(func=_simple("set_rate", rate_ul_h="rate"))
 
@@ -137,6 +186,10 @@ def build_parser():
     from host_tools import log_cli
     log_cli.add_parsers(sub, _client)
 
+    from host_tools import boards, ports
+    boards.add_parser(sub)
+    ports.add_parser(sub, DEFAULT_SIM_HOME)
+
     s = sub.add_parser("demo", help="simulated board, deployed, delivering, with a live status view")
     s.add_argument("--home", default=None, help="sim folder (default .sim/demo in the current folder)")
     s.add_argument("--speed", default="60", help="simulation speed (default 60: a minute per second)")
@@ -147,23 +200,28 @@ def build_parser():
 
 
 def main(argv=None):
+    """Runs one command; the exit codes are host_tools/exits.py's (docs/cli.md lists them)."""
     args = build_parser().parse_args(argv)
     if args.command not in ("sim", "demo") and not getattr(args, "offline", False) and not args.port:
-        print("pumpctl: error: no port given: use --port PATH (or set PUMPCTL_PORT)", file=sys.stderr)
-        return 2
+        return exits.usage("no port given: use --port PATH (or set PUMPCTL_PORT)",
+                           "list the ports with pumpctl ports")
     from host_tools.deploy import DeployError
     from host_tools.sim.supervisor import SimError
     from host_tools.program_file import ProgramFileError
     try:
-        return args.func(args) or 0
+        return args.func(args) or exits.OK
     except DeviceError as e:
-        print("pumpctl: refused: %s" % e, file=sys.stderr)
-        return 3
+        return exits.refused(str(e), exits.device_hint(e.code))
+    except UncertainDelivery as e:
+        print("pumpctl: uncertain: %s" % exits.one_line(e), file=sys.stderr)
+        return exits.UNCERTAIN
     except (LinkError, DeployError, SimError, RigError, ProgramFileError) as e:
-        print("pumpctl: error: %s" % e, file=sys.stderr)
-        return 1
+        return exits.error(exits.link_line(str(e)))
+    except OSError as e:
+        return exits.error(str(e), "check the path and its permissions")
     except KeyboardInterrupt:
-        return 130
+        print("pumpctl: interrupted", file=sys.stderr)
+        return exits.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import time
 
 from host_tools.client import PumpClient
 from host_tools.deploy import deploy
+from host_tools.progress import Reporter
 from host_tools.rig import SimRig
 from host_tools.sim.launch import SimProcess
 
@@ -33,34 +34,50 @@ def render(status, scale_ul, capacity_ul):
     ]
 
 
+def live_view(status, scale_ul, capacity_ul, hello=None):
+    """The demo on a terminal: pumpctl status --watch's view, with the scale's reading added."""
+    from rich.text import Text
+    from host_tools import watch
+    snap = {"status": status, "capacity_ul": capacity_ul, "hello": hello}
+    return watch.render(snap, extra=[("scale", Text("%.2f uL  (measured at the outlet)" % scale_ul))])
+
+
 def run_demo(args):
     home = args.home or os.path.join(os.getcwd(), ".sim", "demo")
     live = sys.stdout.isatty()
     print(_BANNER)
     print("starting the simulated board in %s (speed x%s)" % (home, args.speed), flush=True)
     with SimProcess(home, speed=args.speed) as sim:
-        deploy(sim.link, "sim", stop=True, progress=lambda m: print("deploy: " + m, flush=True))
+        with Reporter("deploy") as r:
+            deploy(sim.link, "sim", stop=True, progress=r.say, step=r.step_or_none)
         print("serial link: %s   (try: pumpctl --port %s status)" % (sim.link, sim.link))
         with PumpClient(sim.link) as pump, SimRig(sim.rig_path) as rig:
             capacity = pump.request("status")["reservoir_ul"]
+            hello = pump.request("hello")
             pump.request("set_rate", rate_ul_h=args.rate)
             pump.request("start")
             scale0 = rig.scale_ul()
             print("delivering %.1f uL/h; Ctrl-C to stop\n" % args.rate, flush=True)
             end = None if args.duration is None else time.monotonic() + args.duration
-            drawn = 0
+            view = None
             try:
+                if live:
+                    from rich.live import Live
+                    view = Live(auto_refresh=False)
+                    view.start()
                 while end is None or time.monotonic() < end:
-                    lines = render(pump.request("status"), rig.scale_ul() - scale0, capacity)
-                    if live and drawn:
-                        sys.stdout.write("\x1b[%dA" % drawn)
-                    sys.stdout.write("".join("\x1b[2K%s\n" % l for l in lines) if live else " | ".join(lines) + "\n")
-                    sys.stdout.flush()
-                    drawn = len(lines)
+                    status, scale = pump.request("status"), rig.scale_ul() - scale0
+                    if view is not None:
+                        view.update(live_view(status, scale, capacity, hello), refresh=True)
+                    else:
+                        sys.stdout.write(" | ".join(render(status, scale, capacity)) + "\n")
+                        sys.stdout.flush()
                     time.sleep(1.0)
             except KeyboardInterrupt:
                 pass
             finally:
+                if view is not None:
+                    view.stop()
                 pump.request("stop")
                 print("\nstopped; delivered %.2f uL" % pump.request("status")["delivered_ul"])
     return 0

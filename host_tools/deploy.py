@@ -305,7 +305,9 @@ def wait_for_app(port, build=None, timeout=20.0):
                       "(see its REPL output with `mpremote connect %s repl`)" % (port, timeout, build, port))
 
 
-def deploy(port, board_name, stop=False, progress=None, rekey=False):
+def deploy(port, board_name, stop=False, progress=None, step=None, rekey=False):
+    """progress(message) hears each stage; step(done, total, path), if given, hears the file copy
+    instead of the per-file messages (a progress bar)."""
     files, build = build_manifest(board_name, progress)
     _stop_app(port, stop, progress)
     transport = _connect_repl(port)
@@ -317,9 +319,14 @@ def deploy(port, board_name, stop=False, progress=None, rekey=False):
         # main.py last: until it lands, the old entry point keeps loading whole old modules.
         changed.sort(key=lambda p: p in _SOURCE_ONLY)
         _say(progress, "%d of %d files changed" % (len(changed), len(files)))
+        if step is not None:
+            step(0, len(changed), "copying")
         for i, path in enumerate(changed, 1):
-            _say(progress, "[%d/%d] %s (%d bytes)" % (i, len(changed), path, len(files[path])))
+            if step is None:
+                _say(progress, "[%d/%d] %s (%d bytes)" % (i, len(changed), path, len(files[path])))
             _write(transport, path, files[path])
+            if step is not None:
+                step(i, len(changed), path)
         present = transport.exec(_LIST_SCRIPT % (MANAGED_DIRS,)).decode().split()
         stale = sorted(p for p in present if p not in files)
         for path in stale:

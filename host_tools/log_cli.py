@@ -9,9 +9,11 @@ from host_tools.program_io import local_wall_ms
 COLUMNS = ("seq", "boot", "up_s", "time", "kind", "detail")
 
 
-def fetch(client, since=0):
-    """Every record newer than `since`, a page at a time (the pump sends at most 20 per reply)."""
+def fetch(client, since=0, step=None):
+    """Every record newer than `since`, a page at a time (the pump sends at most 20 per reply);
+    step(done, total, label), if given, hears the pages (a progress bar)."""
     out = []
+    first = since
     while True:
         page = client.request("log_read", since=since, limit=20)
         recs = page["records"]
@@ -19,6 +21,15 @@ def fetch(client, since=0):
             return out
         out.extend(recs)
         since = recs[-1]["seq"]
+        if step is not None and page.get("last") is not None:
+            step(since - first, max(page["last"] - first, since - first), "reading the log")
+
+
+def _fetch(client, since=0):
+    """fetch() with a bar on a terminal's stderr."""
+    from host_tools.progress import Reporter
+    with Reporter("log", out=sys.stderr) as r:
+        return fetch(client, since, r.step_or_none)
 
 
 def keep(recs, kinds=None, boot=None):
@@ -53,9 +64,9 @@ def write_csv(recs, out):
 
 def cmd_log(args, client_factory):
     with client_factory(args) as c:
-        recs = fetch(c, args.since)
+        recs = _fetch(c, args.since)
     recs = keep(recs, set(args.kind) if args.kind else None, args.boot)
-    if args.format == "json":
+    if args.format == "json" or args.json:
         json.dump(recs, sys.stdout, indent=1)
         print()
     else:
@@ -91,7 +102,7 @@ def format_history(rows_):
 
 def cmd_history(args, client_factory):
     with client_factory(args) as c:
-        rows_ = history_rows(fetch(c))
+        rows_ = history_rows(_fetch(c))
     if args.json:
         print(json.dumps([{"date": d, "delivered_ul": g, "programmed_ul": w, "percent": p}
                           for d, g, w, p in rows_], indent=1))
@@ -112,6 +123,7 @@ def cmd_time_sync(args, client_factory):
 def add_parsers(sub, client_factory):
     s = sub.add_parser("log", help="export the pump's event log as CSV or JSON")
     s.add_argument("--format", choices=("csv", "json"), default="csv")
+    s.add_argument("--json", action="store_true", help="the same as --format json")
     s.add_argument("--kind", action="append", metavar="KIND",
                    help="only records of this kind (boot, command, state, alarm, program, bolus, "
                         "refill, time...); repeat for several")

@@ -3,7 +3,7 @@ import argparse
 import json
 import sys
 
-from host_tools import paths
+from host_tools import exits, paths
 from host_tools.program_file import ProgramFileError, board_config, drug_library, read_program
 from host_tools.program_io import confirm, download, local_wall_ms, upload
 from host_tools.program_view import render_diff, render_review, render_summary
@@ -46,14 +46,23 @@ def print_problems(e, out=None):
         print("  %s: %s" % (path or "program", message), file=out)
 
 
+def problems_json(e):
+    return {"valid": False, "file": e.path,
+            "problems": [{"path": path, "message": message} for path, message in e.problems]}
+
+
 def refuses_invalid(cmd):
-    """A command that exits 1 with every problem when a program file is invalid."""
+    """A command that exits 1 with every problem when a program file is invalid (with --json, as
+    one JSON document on stdout)."""
     def run(*args):
         try:
             return cmd(*args)
         except ProgramInvalid as e:
-            print_problems(e)
-            return 1
+            if getattr(args[0], "json", False):
+                print(json.dumps(problems_json(e), indent=2, sort_keys=True))
+            else:
+                print_problems(e)
+            return exits.ERROR
     return run
 
 
@@ -68,7 +77,7 @@ def cmd_validate(args):
     program, _ = _firmware()
     _, prog = compile_file(args.file, args.board)
     if args.json:
-        print(json.dumps({"valid": True, "digest": program.digest(prog), "soft": prog.soft,
+        print(json.dumps({"valid": True, "file": args.file, "digest": program.digest(prog), "soft": prog.soft,
                           "cuts": prog.cuts}, indent=2, sort_keys=True))
         return 0
     print("%s: valid, digest %s" % (args.file, program.digest(prog)))
@@ -128,8 +137,8 @@ def cmd_load(args, client_factory):
     program, _ = _firmware()
     # the host checks first: a program the pump would refuse never reaches it
     doc, prog = compile_file(args.file, args.board)
+    from host_tools.progress import Reporter
     with client_factory(args) as c:
-        say = (lambda m: print("load: " + m, file=sys.stderr, flush=True))
         old_summary = old_projection = None
         old_doc, _ = download(c)
         if old_doc is not None:
@@ -137,34 +146,33 @@ def cmd_load(args, client_factory):
             old_prog = program.compile_program(old_doc, board_config(args.board), drug_library())
             old_summary = program.summary(old_prog)
             old_projection = c.request("program_summary").get("projection")
-        review = upload(c, doc, progress=say)
+        with Reporter("load", out=sys.stderr) as reporter:   # a bar while sending, gone before the review
+            review = upload(c, doc, progress=reporter.say, step=reporter.step_or_none)
         print("\n".join(render_review(program.summary(prog), review["projection"],
                                       old_summary, old_projection)))
         if review["digest"] != program.digest(prog):
             # the pump and this host disagree on what the file means: do not apply it
-            print("pumpctl: error: the pump's digest %s differs from this host's %s for the same file; "
-                  "redeploy the firmware" % (review["digest"], program.digest(prog)), file=sys.stderr)
-            return 1
+            return exits.error("the pump's digest %s differs from this host's %s for the same file"
+                               % (review["digest"], program.digest(prog)),
+                               "redeploy the firmware with pumpctl deploy --board NAME")
         soft = review["summary"].get("soft") or []
         override = False
         if soft:
             if args.override_soft_limits:
                 override = True
             elif args.yes:
-                print("pumpctl: refused: soft limits broken; pass --override-soft-limits to accept them",
-                      file=sys.stderr)
-                return 3
+                return exits.refused("soft limits broken", "pass --override-soft-limits to accept them")
             else:
                 override = _ask("Soft limits are broken. Type 'override' to accept them: ").strip() == "override"
                 if not override:
                     print("not applied: soft limits not accepted")
-                    return 3
+                    return exits.REFUSED
         if not args.yes:
             answer = _ask("Apply program %s? Type its digest's first 4 characters to confirm: "
                           % review["digest"]).strip()
             if not answer or not review["digest"].startswith(answer) or len(answer) < 4:
                 print("not applied")
-                return 3
+                return exits.REFUSED
         status = confirm(c, review, override_soft=override)
     print("applied program %s (%s); pump %s" % (review["digest"], status.get("program", {}).get("name"),
                                                status["state"]))
@@ -176,8 +184,7 @@ def cmd_get(args, client_factory):
     with client_factory(args) as c:
         doc, digest = download(c)
     if doc is None:
-        print("the pump has no program", file=sys.stderr)
-        return 1
+        return exits.error("the pump has no program", "load one with pumpctl program load FILE")
     if args.json:
         text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
     else:
@@ -216,8 +223,8 @@ def cmd_clear(args, client_factory):
 
 def cmd_bolus(args, client_factory):
     if args.kind == "clinician" and (args.dose is None or args.duration is None):
-        print("pumpctl: error: a clinician bolus needs --dose and --duration", file=sys.stderr)
-        return 2
+        return exits.usage("a clinician bolus needs --dose and --duration",
+                           "e.g. pumpctl bolus clinician --dose 0.5 --duration 10")
     with client_factory(args) as c:
         if args.kind == "demand":
             r = c.request("bolus_demand")

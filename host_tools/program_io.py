@@ -16,17 +16,22 @@ def compact(value):
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
-def upload(client, doc, progress=None):
-    """Send a program in parts and ask for review; returns the pump's review (digest, summary...)."""
+def upload(client, doc, progress=None, step=None):
+    """Send a program in parts and ask for review; returns the pump's review (digest, summary...).
+    progress(message) hears each part; step(done, total, path), if given, hears them instead."""
     paths.use_firmware_modules()
     from pump.program import split_parts
     parts = split_parts(doc)
     size = sum(len(compact(v)) for _, v in parts)
     client.request("program_begin", bytes=size, parts=len(parts))
     for i, (path, value) in enumerate(parts):
-        if progress:
+        if step is not None:
+            step(i, len(parts), path or "header")
+        elif progress:
             progress("sending part %d of %d (%s)" % (i + 1, len(parts), path or "header"))
         client.request("program_part", index=i, path=path, value=value)
+    if step is not None:
+        step(len(parts), len(parts), "sent")
     return client.request("program_review", time_ms=local_wall_ms())
 
 

@@ -1,4 +1,5 @@
 """pumpctl alarms and pumpctl refill: list, acknowledge and silence alarms; record a refill."""
+import json
 import sys
 
 
@@ -30,7 +31,7 @@ def cmd_alarms(args, client_factory):
         if args.silence:
             c.request("alarm_silence")
         reply = c.request("alarms")
-    print(format_alarms(reply))
+    print(json.dumps(reply, indent=2, sort_keys=True) if args.json else format_alarms(reply))
     return 0
 
 
@@ -51,6 +52,7 @@ def add_parsers(sub, client_factory):
     s = sub.add_parser("alarms", help="list the pump's alarms; acknowledge or silence them")
     s.add_argument("--ack", metavar="CODE", help="acknowledge an alarm (a high alarm latches until then)")
     s.add_argument("--silence", action="store_true", help="mute annunciation (reverts within 2 minutes)")
+    s.add_argument("--json", action="store_true", help="the pump's alarms reply as JSON")
     s.set_defaults(func=lambda a: cmd_alarms(a, client_factory))
 
     s = sub.add_parser("refill", help="record a refill: the residual aspirated and the new volume")
