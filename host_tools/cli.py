@@ -51,9 +51,16 @@ def cmd_status(args):
 
 def cmd_hello(args):
     with _client(args) as c:
-        h = c.request("hello")
-    print(json.dumps(h, indent=2, sort_keys=True) if args.json else
-          "\n".join("%-12s %s" % (k.replace("_", " "), h[k]) for k in sorted(h)))
+        h = c.hello()
+        drift = c.check_commands()   # pumpctl's view of the commands against the pump's table
+    h = dict(h, command_table="agrees" if not drift else drift)
+    if args.json:
+        print(json.dumps(h, indent=2, sort_keys=True))
+    else:
+        print("\n".join("%-13s %s" % (k.replace("_", " "), h[k]) for k in sorted(h) if k != "command_table"))
+        print("%-13s %s" % ("command table", "agrees with pumpctl" if not drift else
+                            "DIFFERS from pumpctl's:\n  " + "\n  ".join(drift)))
+    return exits.ERROR if drift else exits.OK
 
 
 def _simple(cmd, **extra):
@@ -185,6 +192,8 @@ def build_parser():
     safety_cli.add_parsers(sub, _client)
     from host_tools import log_cli
     log_cli.add_parsers(sub, _client)
+    from host_tools import keys_cli
+    keys_cli.add_parsers(sub)
 
     from host_tools import boards, ports
     boards.add_parser(sub)

@@ -64,7 +64,7 @@ class DeviceKey:
         return "DeviceKey(%r, roles=%r)" % (self.device_id, self.roles())
 
 
-def _path(device_id, folder=None):
+def path_for(device_id, folder=None):
     if not isinstance(device_id, str) or not _DEVICE_ID.match(device_id):
         raise KeyStoreError("bad device id %r (letters, digits, - and _ only)" % (device_id,))
     return os.path.join(folder or keys_dir(), device_id + ".json")
@@ -85,13 +85,13 @@ def read_file(path):
 
 def load(device_id):
     """The key this computer holds for a pump, or None."""
-    path = _path(device_id)
+    path = path_for(device_id)
     if not os.path.exists(path):
         return None
     return read_file(path)
 
 
-def _write_private(path, doc):
+def write_private(path, doc):
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     tmp = path + ".tmp"
     try:
@@ -110,8 +110,8 @@ def create(device_id, secret=None):
     """A new device secret, saved here before it goes to any board: no board holds a key that
     nobody has."""
     secret = secret if secret is not None else os.urandom(32)
-    path = _path(device_id)
-    _write_private(path, {"device": device_id, "secret": secret.hex()})
+    path = path_for(device_id)
+    write_private(path, {"device": device_id, "secret": secret.hex()})
     return DeviceKey(device_id, secret=secret, path=path)
 
 
@@ -127,4 +127,4 @@ def export(key, roles, out_path):
         if k is None:
             raise KeyStoreError("the key file for %s does not hold the %s role" % (key.device_id, role))
         doc["roles"][role] = k.hex()
-    _write_private(os.path.abspath(out_path), doc)
+    write_private(os.path.abspath(out_path), doc)
