@@ -164,7 +164,8 @@ def test_commands_returns_the_command_table():
     assert table == COMMANDS.describe()
     by_name = dict([(c["name"], c) for c in table])
     assert sorted(by_name) == ["alarm_ack", "alarm_silence", "alarms", "bolus_clinician",
-                               "bolus_demand", "commands", "hello", "log_read",
+                               "bolus_demand", "calibrate_run", "calibration", "calibration_set",
+                               "commands", "hello", "log_read",
                                "program_begin", "program_clear", "program_confirm", "program_get",
                                "program_part", "program_review", "program_summary", "refill",
                                "service", "set_rate", "start", "status", "stop", "time_sync"]
