@@ -1,5 +1,6 @@
 """HIL fixtures: a fresh simulated board (default) or a real one (--port), deployed through the real path."""
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -50,14 +51,14 @@ def _short_home(prefix):
 
 
 @contextlib.contextmanager
-def _sim_board(request, prefix, flash_from=None, speed="1"):
+def _sim_board(request, prefix, flash_from=None, speed="1", board_file=None):
     """A simulated board in its own folder; its logs are shown if the test failed, then removed."""
     home = _short_home(prefix)
     if flash_from is not None:
         shutil.copytree(flash_from, os.path.join(home, "flash"))
     sim = None
     try:
-        sim = SimProcess(home, speed=speed)
+        sim = SimProcess(home, speed=speed, board_file=board_file)
         yield sim
     finally:
         if sim is not None:
@@ -114,6 +115,28 @@ def board(request, on_sim, deployed_flash):
                 continue
             yield sim
             return
+
+
+@pytest.fixture
+def board_with_plant(request, sim_only, deployed_flash, tmp_path):
+    """board_with_plant(**changes): a deployed simulated board whose plant (the "plant" section of
+    boards/sim/board.json) has these changes, e.g. calibration_error_pct=3.7. The firmware keeps
+    boards/sim's board.json, so the two disagree as a pump head and its nominal figure do."""
+    stack = contextlib.ExitStack()
+
+    def start(**changes):
+        from host_tools import paths
+        with open(os.path.join(paths.BOARDS_DIR, "sim", "board.json")) as f:
+            cfg = json.load(f)
+        cfg["plant"].update(changes)
+        path = tmp_path / "board.json"
+        path.write_text(json.dumps(cfg))
+        sim = stack.enter_context(_sim_board(request, "pumpplant", deployed_flash,
+                                             request.config.getoption("--sim-speed"), str(path)))
+        deploy(sim.link, "sim")   # finds nothing to change; returns once the app answers
+        return sim
+    with stack:
+        yield start
 
 
 class _RealBoard:

@@ -198,6 +198,9 @@ def build_parser():
     from host_tools import boards, ports
     boards.add_parser(sub)
     ports.add_parser(sub, DEFAULT_SIM_HOME)
+    from host_tools import calibrate_cli, guided_cli
+    calibrate_cli.add_parsers(sub, _client)
+    guided_cli.add_parsers(sub, _client)
 
     s = sub.add_parser("demo", help="simulated board, deployed, delivering, with a live status view")
     s.add_argument("--home", default=None, help="sim folder (default .sim/demo in the current folder)")

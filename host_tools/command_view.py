@@ -33,6 +33,9 @@ HOST_VIEW = {
     "program_clear": ("clinician", [], False),
     "bolus_clinician": ("clinician", ["dose", "duration_min", "override_soft"], False),
     "service": ("service", [], False),
+    "calibration": ("patient", [], True),
+    "calibrate_run": ("service", ["steps"], False),
+    "calibration_set": ("service", ["force", "note", "ul_per_step"], False),
 }
 
 

@@ -30,12 +30,18 @@ def _firmware():
 
 def compile_file(path, board, current=None):
     """(doc, Program) from a file, checked exactly as the pump checks it, or ProgramInvalid."""
-    program, _ = _firmware()
     doc = read_program(path)
+    return doc, compile_doc(doc, board, current, path)
+
+
+def compile_doc(doc, board, current=None, label="program"):
+    """The Program a document compiles to, checked exactly as the pump checks it, or
+    ProgramInvalid naming `label`."""
+    program, _ = _firmware()
     try:
-        return doc, program.compile_program(doc, board_config(board), drug_library(), current)
+        return program.compile_program(doc, board_config(board), drug_library(), current)
     except program.ProgramError as e:
-        raise ProgramInvalid(path, e.problems)
+        raise ProgramInvalid(label, e.problems)
 
 
 def print_problems(e, out=None):
@@ -134,49 +140,56 @@ def _ask(prompt):
 
 @refuses_invalid
 def cmd_load(args, client_factory):
-    program, _ = _firmware()
     # the host checks first: a program the pump would refuse never reaches it
     doc, prog = compile_file(args.file, args.board)
-    from host_tools.progress import Reporter
     with client_factory(args) as c:
-        old_summary = old_projection = None
         old_doc, _ = download(c)
-        if old_doc is not None:
-            # the pump's program, summarised here in full (the pump sends no step tables)
-            old_prog = program.compile_program(old_doc, board_config(args.board), drug_library())
-            old_summary = program.summary(old_prog)
-            old_projection = c.request("program_summary").get("projection")
-        with Reporter("load", out=sys.stderr) as reporter:   # a bar while sending, gone before the review
-            review = upload(c, doc, progress=reporter.say, step=reporter.step_or_none)
-        print("\n".join(render_review(program.summary(prog), review["projection"],
-                                      old_summary, old_projection)))
-        if review["digest"] != program.digest(prog):
-            # the pump and this host disagree on what the file means: do not apply it
-            return exits.error("the pump's digest %s differs from this host's %s for the same file"
-                               % (review["digest"], program.digest(prog)),
-                               "redeploy the firmware with pumpctl deploy --board NAME")
-        soft = review["summary"].get("soft") or []
-        override = False
-        if soft:
-            if args.override_soft_limits:
-                override = True
-            elif args.yes:
-                return exits.refused("soft limits broken", "pass --override-soft-limits to accept them")
-            else:
-                override = _ask("Soft limits are broken. Type 'override' to accept them: ").strip() == "override"
-                if not override:
-                    print("not applied: soft limits not accepted")
-                    return exits.REFUSED
-        if not args.yes:
-            answer = _ask("Apply program %s? Type its digest's first 4 characters to confirm: "
-                          % review["digest"]).strip()
-            if not answer or not review["digest"].startswith(answer) or len(answer) < 4:
-                print("not applied")
+        return review_and_confirm(c, args, doc, prog, old_doc)
+
+
+def review_and_confirm(c, args, doc, prog, old_doc):
+    """Upload a checked program, show it beside the pump's (old_doc, or None), and apply it
+    once the person types the start of its digest (args.yes: at once; soft limits need
+    args.override_soft_limits or 'override'). Returns the exit code."""
+    from host_tools.progress import Reporter
+    program, _ = _firmware()
+    old_summary = old_projection = None
+    if old_doc is not None:
+        # the pump's program, summarised here in full (the pump sends no step tables)
+        old_prog = program.compile_program(old_doc, board_config(args.board), drug_library())
+        old_summary = program.summary(old_prog)
+        old_projection = c.request("program_summary").get("projection")
+    with Reporter("load", out=sys.stderr) as reporter:   # a bar while sending, gone before the review
+        review = upload(c, doc, progress=reporter.say, step=reporter.step_or_none)
+    print("\n".join(render_review(program.summary(prog), review["projection"],
+                                  old_summary, old_projection)))
+    if review["digest"] != program.digest(prog):
+        # the pump and this host disagree on what the file means: do not apply it
+        return exits.error("the pump's digest %s differs from this host's %s for the same file"
+                           % (review["digest"], program.digest(prog)),
+                           "redeploy the firmware with pumpctl deploy --board NAME")
+    soft = review["summary"].get("soft") or []
+    override = False
+    if soft:
+        if args.override_soft_limits:
+            override = True
+        elif args.yes:
+            return exits.refused("soft limits broken", "pass --override-soft-limits to accept them")
+        else:
+            override = _ask("Soft limits are broken. Type 'override' to accept them: ").strip() == "override"
+            if not override:
+                print("not applied: soft limits not accepted")
                 return exits.REFUSED
-        status = confirm(c, review, override_soft=override)
+    if not args.yes:
+        answer = _ask("Apply program %s? Type its digest's first 4 characters to confirm: "
+                      % review["digest"]).strip()
+        if not answer or not review["digest"].startswith(answer) or len(answer) < 4:
+            print("not applied")
+            return exits.REFUSED
+    status = confirm(c, review, override_soft=override)
     print("applied program %s (%s); pump %s" % (review["digest"], status.get("program", {}).get("name"),
                                                status["state"]))
-    return 0
+    return exits.OK
 
 
 def cmd_get(args, client_factory):

@@ -36,10 +36,18 @@ def cmd_alarms(args, client_factory):
 
 
 def cmd_refill(args, client_factory):
+    if args.residual_ml is None or args.volume_ml is None:
+        from host_tools.guided_cli import cmd_refill_guided
+        return cmd_refill_guided(args, client_factory)
     with client_factory(args) as c:
         r = c.request("refill", volume_ml=args.volume_ml, residual_ml=args.residual_ml)
+    return report_refill(r)
+
+
+def report_refill(r):
+    """Print a refill's reconciliation; 3 when it raised reservoir_discrepancy, else 0."""
     print("refilled to %s mL; residual expected %.3f mL, measured %.3f mL (%+.1f%% of the volume "
-          "delivered since the last fill)" % (args.volume_ml, r["expected_ml"], r["measured_ml"],
+          "delivered since the last fill)" % (r["volume_ml"], r["expected_ml"], r["measured_ml"],
                                               r["discrepancy_pct"]))
     if r.get("alarm"):
         print("ALARM reservoir_discrepancy: the difference is beyond %s%%: check for over- or "
@@ -55,8 +63,9 @@ def add_parsers(sub, client_factory):
     s.add_argument("--json", action="store_true", help="the pump's alarms reply as JSON")
     s.set_defaults(func=lambda a: cmd_alarms(a, client_factory))
 
-    s = sub.add_parser("refill", help="record a refill: the residual aspirated and the new volume")
-    s.add_argument("--residual-ml", type=float, required=True,
+    s = sub.add_parser("refill", help="record a refill: the residual aspirated and the new volume "
+                                      "(without both flags: a guided refill that asks for them)")
+    s.add_argument("--residual-ml", type=float, default=None,
                    help="volume aspirated from the reservoir before filling (measured)")
-    s.add_argument("--volume-ml", type=float, required=True, help="volume in the reservoir after filling")
+    s.add_argument("--volume-ml", type=float, default=None, help="volume in the reservoir after filling")
     s.set_defaults(func=lambda a: cmd_refill(a, client_factory))

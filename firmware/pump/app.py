@@ -2,12 +2,13 @@
 import gc
 import json
 
-from pump.errors import PumpError, BAD_STATE, INTERNAL
+from pump.errors import PumpError, BAD_ARG, BAD_STATE, INTERNAL, LIMIT
 from pump.controller import Controller, RUNNING
 from pump.commands import COMMANDS
 from pump.protocol import LineReader, handle, write_message, error_reply, event
 from pump.safety import Safety
 from pump import crash
+from pump import calibration
 from pump.alarms import HIGH, TABLE
 from pump.persistence import Persistence, StoreRefused
 from pump.program_view import daily_volume_nl
@@ -15,6 +16,7 @@ import pump.program_commands  # noqa: F401  (registers the program and bolus com
 import pump.safety_commands  # noqa: F401  (registers alarms, acknowledge, silence, refill)
 import pump.session_commands  # noqa: F401  (registers auth_challenge, auth, logout, outcome)
 from pump.session import Session, load_key, AUTH_FILE
+import pump.calibration_commands  # noqa: F401  (registers calibrate_run, calibration_set)
 
 SERVICE_FLAG = "service.flag"   # main.py sees it after the reset and stays in the REPL
 # the loop passes at least this often: input wakes it at once anyway, and the watchdog (5 s on
@@ -47,6 +49,14 @@ class App:
         self.board = board
         self.cfg = board.cfg
         limits = self.cfg["limits"]
+        # a measured calibration (calibration.json) overrides board.json's before anything
+        # is built from it: the controller, the guard and the occlusion model all count steps
+        self.board_ul_per_step = self.cfg["calibration"]["ul_per_step"]
+        ul, self.calibration_source, self.calibration_problem = calibration.load(
+            getattr(board, "storage", None), self.board_ul_per_step)
+        self.cfg["calibration"]["ul_per_step"] = ul
+        self.cal_run = None      # the calibration run moving now (pump/calibration.py), if any
+        self.cal_last = None     # how the last one ended, for status
         self.ctl = Controller(self.cfg["calibration"]["ul_per_step"], limits["max_rate_ul_h"],
                               limits["max_steps_per_s"], limits["reservoir_ul"])
         self.reader = LineReader()
@@ -106,6 +116,8 @@ class App:
     def stop_for_alarm(self):
         if self.ctl.state == RUNNING:
             self.stop()
+        if self.cal_run is not None:
+            self.calibration_end("aborted", "high alarm: %s" % ", ".join(self.safety.codes()))
 
     def check_reservoir(self):
         ctl = self.ctl
@@ -280,6 +292,8 @@ class App:
         self.resumed = j["state"] == RUNNING and same_program
 
     def start(self):
+        if self.cal_run is not None:
+            raise PumpError(BAD_STATE, "a calibration run is moving the pump: wait for it or stop it")
         if self.high_alarm():
             raise PumpError(BAD_STATE, "high alarm active (%s): clear its cause and acknowledge it "
                             "(pumpctl alarms --ack CODE) before starting" % ", ".join(self.safety.codes()))
@@ -293,6 +307,119 @@ class App:
         self.ctl.stop(self.now())
         self.safety.motor.disable()
         self.send_event("state", {"state": self.ctl.state})
+        if self.cal_run is not None:
+            self.calibration_end("aborted", "stopped by command")
+
+    # ---- calibration (pump/calibration.py, pump/calibration_commands.py) --------------------
+
+    def calibration_start(self, steps):
+        """Move `steps` steps at the board's top rate, across loop passes, through the guarded
+        motor. The fluid leaves the reservoir: it is counted there, and granted to the
+        over-delivery guard as a clinician bolus is, so the guard counts every step."""
+        ctl = self.ctl
+        if ctl.state == RUNNING:
+            raise PumpError(BAD_STATE, "delivering: stop the pump before a calibration run")
+        if self.cal_run is not None:
+            raise PumpError(BAD_STATE, "a calibration run is already moving the pump")
+        if self.high_alarm():
+            raise PumpError(BAD_STATE, "high alarm active (%s): clear and acknowledge it first"
+                            % ", ".join(self.safety.codes()))
+        left = ctl.reservoir_pl // ctl.pl_per_step
+        if steps > left:
+            raise PumpError(LIMIT, "the reservoir holds %d steps (%.1f uL), fewer than %d: refill "
+                            "first" % (left, ctl.reservoir_pl / 1e6, steps), "args.steps")
+        now = self.now()
+        run = calibration.CalibrationRun(steps, self.calibration_rate_per_h(), now)
+        if not self.safety.motor.enable():
+            raise PumpError(BAD_STATE, "the over-delivery guard has tripped: acknowledge "
+                            "over_delivery first")
+        self.safety.grant_bolus(-(-steps * ctl.pl_per_step // 1000), run.duration_ms())
+        self.cal_run = run
+        self.cal_last = None
+        self.record("calibration_run", {"steps": steps, "steps_per_h": run.per_h})
+
+    def calibration_rate_per_h(self):
+        """Steps per hour of a calibration run: the motor's top speed, held to the board's rate
+        cap (limits.max_rate_ul_h, max_volume_per_h_ul) as every delivery is."""
+        from pump.program_limits import board_cap
+        ctl = self.ctl
+        top = int(self.cfg["limits"]["max_steps_per_s"] * 3600)
+        cap = board_cap(self.cfg)[0] * 1000 // 24 // ctl.pl_per_step
+        rate = top if top < cap else cap
+        return rate if rate > 0 else 1
+
+    def _calibration_pass(self, now):
+        run = self.cal_run
+        ctl = self.ctl
+        n = run.due(now)
+        left = ctl.reservoir_pl // ctl.pl_per_step
+        if n > left:
+            n = left
+        stepped = False
+        if n and self.safety.motor.step(n):
+            stepped = True
+            run.taken(n)
+            ctl.reservoir_pl -= n * ctl.pl_per_step
+            self.safety.on_steps(now, n)
+            self.check_reservoir()   # reservoir_empty (high) ends the run through stop_for_alarm
+        if self.cal_run is run and run.finished():
+            self.calibration_end("done")
+        return stepped
+
+    def calibration_end(self, result, reason=None):
+        run, self.cal_run = self.cal_run, None
+        if self.ctl.state != RUNNING:
+            self.safety.motor.disable()
+        now = self.now()
+        last = run.state(now, self.ctl.pl_per_step)
+        last["result"] = result
+        if reason:
+            last["reason"] = reason
+        self.cal_last = last
+        self.send_event("calibration_run", {"result": result, "steps": run.total, "done": run.done,
+                                            "reason": reason})
+        self.write_journal()   # the reservoir count changed
+
+    def calibration_set(self, ul_per_step, force=False, note=None):
+        """Make ul_per_step the calibration: kept in calibration.json, applied at once."""
+        ctl = self.ctl
+        if ctl.state == RUNNING or self.cal_run is not None:
+            raise PumpError(BAD_STATE, "the pump is moving: stop it before changing the calibration")
+        if ctl.program is not None:
+            raise PumpError(BAD_STATE, "a therapy program is applied and counts its steps with the "
+                            "calibration it started with: clear it (pumpctl program clear), "
+                            "calibrate, then load it again")
+        why = calibration.check(ul_per_step, self.board_ul_per_step, force)
+        if why is not None:
+            raise PumpError(LIMIT if isinstance(ul_per_step, (int, float)) else BAD_ARG, why,
+                            "args.ul_per_step")
+        storage = getattr(self.board, "storage", None)
+        if storage is None:
+            raise PumpError(BAD_STATE, "this board has no storage to keep a calibration in")
+        old = ctl.pl_per_step
+        calibration.save(storage, ul_per_step, self.board_ul_per_step, force, note)
+        self.cfg["calibration"]["ul_per_step"] = ul_per_step
+        self.calibration_source = calibration.FILE
+        self.calibration_problem = None
+        ctl.set_step_volume(ul_per_step)
+        self.safety.set_step_volume(ctl.pl_per_step)
+        self.guard_follow()
+        self.send_event("calibration", {"ul_per_step": ul_per_step, "was_ul_per_step": old / 1e6,
+                                        "board_ul_per_step": self.board_ul_per_step,
+                                        "force": bool(force), "note": note})
+        return self.calibration_state()
+
+    def calibration_state(self):
+        s = {"ul_per_step": self.ctl.pl_per_step / 1e6, "source": self.calibration_source,
+             "board_ul_per_step": self.board_ul_per_step}
+        if self.calibration_problem is not None:
+            s["problem"] = self.calibration_problem
+        if self.cal_run is not None:
+            s["run"] = self.cal_run.state(self.now(), self.ctl.pl_per_step)
+            s["run"]["result"] = "running"
+        elif self.cal_last is not None:
+            s["run"] = self.cal_last
+        return s
 
     def enter_service(self):
         self.board.safe_state()
@@ -321,6 +448,7 @@ class App:
             s["occlusion"]["released_ul"] = self.safety.released_ul
         if self.safety.stall is not None:
             s["stall"] = self.safety.stall.state()   # as of the last check: no extra read
+        s["calibration"] = self.calibration_state()
         sim_time = getattr(self.board.clock, "sim_time_s", None)
         if sim_time is not None:
             s["sim_time_s"] = sim_time()
@@ -392,6 +520,8 @@ class App:
                     ctl.taken(n)
                     safety.on_steps(now, n)
                     self.check_reservoir()
+                if self.cal_run is not None and self._calibration_pass(now):
+                    stepped = True
                 safety.check_in("control", now)
             busy = False
             if faults is None or not faults.active("hang:link"):
@@ -416,6 +546,10 @@ class App:
             wait = IDLE_MS
             if nxt is not None and nxt - now < wait:
                 wait = nxt - now
+            if self.cal_run is not None:
+                nxt = self.cal_run.next_due_ms()
+                if nxt is not None and nxt - now < wait:
+                    wait = nxt - now
             if sample is not None and sample - now < wait:
                 wait = sample - now
             if runaway and wait > self._step_ms:

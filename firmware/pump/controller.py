@@ -65,6 +65,14 @@ class Controller:
     def refill(self, volume_pl):
         self.reservoir_pl = self.fill_pl = volume_pl
 
+    def set_step_volume(self, ul_per_step):
+        """A new calibration: stopped, by hand only (a program's planner keeps the step volume
+        it started with, so the app refuses this while one is applied)."""
+        if self.state == RUNNING or self.program is not None:
+            raise PumpError(BAD_STATE, "stop the pump and clear its program before a new calibration")
+        self.pl_per_step = ul_to_pl(ul_per_step)
+        self.acc = StepAccumulator(self.pl_per_step)
+
     def clear_program(self):
         if self.state == RUNNING:
             raise PumpError(BAD_STATE, "delivering: stop the pump before clearing its program")

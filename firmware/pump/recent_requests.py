@@ -3,13 +3,20 @@
 # A host that lost a reply sends the same request with the same id again; it gets the first
 # reply back, marked "replayed", and nothing runs. Results that are the pump's status are not
 # kept (they are big); the replay shows the status as it is now, through the command's replay.
+import hashlib
+
 from pump.errors import PumpError, BAD_REQUEST
 
 SIZE = 16
 
 
 def _key(args):
-    return ",".join("%s=%r" % (k, args[k]) for k in sorted(args))
+    # a digest, not the arguments: a program part's value is kilobytes, and 16 of them kept in
+    # RAM would starve the heap
+    h = hashlib.sha256()
+    for k in sorted(args):
+        h.update(("%s=%r;" % (k, args[k])).encode())
+    return h.digest()
 
 
 class RecentRequests:

@@ -135,6 +135,14 @@ class Safety:
     def follow_rate(self, rate_nl_h):
         self.guard.set_manual_rate(rate_nl_h, self.app.now())
 
+    def set_step_volume(self, pl_per_step):
+        """A new calibration (the pump stopped): the guard counts steps of the new volume from
+        now (the caller points it at the delivery again), the step-response model expects the
+        new pulse."""
+        self.guard.pl_per_step = pl_per_step
+        if self.pressure is not None:
+            self.detectors = detectors(self.app.cfg)
+
     def grant_bolus(self, volume_nl, duration_ms):
         self.guard.grant(self.app.now(), volume_nl, duration_ms)
 
@@ -305,4 +313,5 @@ class Safety:
         # a motor that can move while the controller thinks it is stopped, or a reservoir count
         # gone negative, means the state is corrupt: let the watchdog reset the board
         moving = getattr(self.app.board.motor, "enabled", False)
-        return ctl.reservoir_pl >= 0 and (ctl.state == RUNNING or not moving)
+        return ctl.reservoir_pl >= 0 and (ctl.state == RUNNING or not moving
+                                          or self.app.cal_run is not None)

@@ -43,7 +43,7 @@ def refill(app, args):
     """The residual aspirated is compared with the computed one: a computed reservoir alone
     would hide over-infusion (the pump thinks it gave what it was told)."""
     ctl = app.ctl
-    if ctl.state == "running":
+    if ctl.state == "running" or app.cal_run is not None:
         raise PumpError(BAD_STATE, "delivering: stop the pump before a refill")
     capacity_pl = (ctl.program.capacity_nl * 1000 if ctl.program is not None
                    else int(app.cfg["limits"]["reservoir_ul"] * 1000000))

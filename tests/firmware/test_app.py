@@ -161,8 +161,8 @@ def test_commands_returns_the_command_table():
     assert table == COMMANDS.describe()
     by_name = dict([(c["name"], c) for c in table])
     assert sorted(by_name) == ["alarm_ack", "alarm_silence", "alarms", "auth", "auth_challenge",
-                               "bolus_clinician", "bolus_demand", "commands", "hello", "log_read",
-                               "logout", "outcome",
+                               "bolus_clinician", "bolus_demand", "calibrate_run", "calibration",
+                               "calibration_set", "commands", "hello", "log_read", "logout", "outcome",
                                "program_begin", "program_clear", "program_confirm", "program_get",
                                "program_part", "program_review", "program_summary", "refill",
                                "service", "set_rate", "start", "status", "stop", "time_sync"]

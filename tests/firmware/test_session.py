@@ -289,3 +289,14 @@ def test_the_app_reads_its_device_key_from_the_provisioning_file():
         assert hello["device"] == "dev-42"
         assert hexlify(TEST_SECRET) not in json.dumps(hello)   # the secret never goes back out
     in_temp_dir(check)
+
+
+def test_a_kept_request_holds_a_digest_of_its_arguments_not_the_arguments():
+    from pump.recent_requests import RecentRequests
+    recent = RecentRequests()
+    part = {"index": 1, "path": "flex", "value": "x" * 3000}   # a program part is kilobytes
+    recent.keep("p-1", "program_part", part, {"ok": True, "result": {"received": 1}}, None)
+    kept = recent.find("p-1", "program_part", part)
+    assert kept is not None and len(kept[2]) == 32
+    e = expect_raises(PumpError, recent.find, "p-1", "program_part", dict(part, value="y" * 3000))
+    assert e.code == BAD_REQUEST
