@@ -2,13 +2,13 @@
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 from host_tools import keys
 from host_tools.client import DeviceError, PumpClient
 from test_programs import DEMAND, _wall_ms, start_program
+from cli_runner import pumpctl_argv
 
 def raw(client, cmd, rid, **args):
     """One request with an id of the test's choosing; the whole reply, refusals included."""
@@ -119,7 +119,7 @@ def test_the_secret_is_never_shown_in_deploy_output_the_event_log_or_the_sim_log
     secret = keys.load(hello["device"]).secret.hex()
     with open(os.path.join(board.flash, "auth.json")) as f:
         assert json.load(f)["key"] == secret          # the board does hold it...
-    out = subprocess.run([sys.executable, "-m", "host_tools.cli", "--port", board.link, "deploy",
+    out = subprocess.run(pumpctl_argv() + ["--port", board.link, "deploy",
                           "--board", "sim"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "device key" in out.stdout

@@ -1,11 +1,11 @@
 """pumpctl against a board: readable status, JSON status, one-line errors and non-zero exits."""
 import json
 import subprocess
-import sys
+from cli_runner import pumpctl_argv
 
 
 def pumpctl(*args, timeout=30):
-    return subprocess.run([sys.executable, "-m", "host_tools.cli"] + list(args),
+    return subprocess.run(pumpctl_argv() + list(args),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -88,8 +88,7 @@ def test_status_watch_ends_after_its_duration_with_exit_0(board):
 
 def test_status_watch_ends_cleanly_on_ctrl_c(board):
     import signal
-    import time
-    p = subprocess.Popen([sys.executable, "-m", "host_tools.cli", "--port", board.link, "status", "--watch"],
+    p = subprocess.Popen(pumpctl_argv() + ["--port", board.link, "status", "--watch"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = p.stdout.readline()
     p.send_signal(signal.SIGINT)
@@ -102,7 +101,7 @@ def test_ports_finds_a_running_simulated_board_under_dot_sim(board, sim_only, tm
     import os
     os.makedirs(tmp_path / ".sim")
     os.symlink(board.home, tmp_path / ".sim" / "hil")
-    result = subprocess.run([sys.executable, "-m", "host_tools.cli", "ports", "--json"], capture_output=True,
+    result = subprocess.run(pumpctl_argv() + ["ports", "--json"], capture_output=True,
                             text=True, timeout=30, cwd=str(tmp_path),
                             env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     assert result.returncode == 0, result.stderr

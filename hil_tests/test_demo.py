@@ -1,14 +1,14 @@
 """make demo: a simulated board, deployed and delivering, with a live view that ends cleanly."""
 import shutil
 import subprocess
-import sys
 import tempfile
+from cli_runner import pumpctl_argv
 
 
 def test_the_demo_shows_the_pump_delivering_and_stops_it_at_the_end():
     home = tempfile.mkdtemp(prefix="pumpdemo")
     try:
-        result = subprocess.run([sys.executable, "-m", "host_tools.cli", "demo", "--home", home,
+        result = subprocess.run(pumpctl_argv() + ["demo", "--home", home,
                                  "--speed", "600", "--rate", "600", "--duration", "4"],
                                 capture_output=True, text=True, timeout=120)
     finally:

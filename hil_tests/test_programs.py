@@ -8,7 +8,6 @@ import datetime
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
@@ -22,6 +21,7 @@ from pump import program as fw_program  # noqa: E402  (the firmware's own valida
 from pump.errors import ProgramError  # noqa: E402
 from pump.planner import ideal_units  # noqa: E402
 from pump.units import step_units  # noqa: E402
+from cli_runner import pumpctl_argv
 
 UL_PER_STEP = 0.1          # boards/sim/board.json calibration (calibration_error_pct 0)
 PL_PER_STEP = 100000
@@ -292,7 +292,7 @@ def test_a_reservoir_running_down_alarms_low_then_empty_stops_and_a_refill_clear
 # ---- 5. review and confirm through pumpctl -----------------------------------------------------
 
 def pumpctl(*args, timeout=60):
-    return subprocess.run([sys.executable, "-m", "host_tools.cli"] + list(args),
+    return subprocess.run(pumpctl_argv() + list(args),
                           capture_output=True, text=True, timeout=timeout)
 
 

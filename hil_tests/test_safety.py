@@ -1,12 +1,11 @@
 """The guards on the board, proved with the rig's faults and judged by the scale and the alarms."""
 import os
 import subprocess
-import sys
-import time
 
 import pytest
 
 from host_tools.client import DeviceError
+from cli_runner import pumpctl_argv
 
 UL_PER_STEP = 0.1
 
@@ -170,7 +169,7 @@ def test_pumpctl_alarms_lists_acknowledges_and_silences(board, pump, rig, sim_on
     rig.supply(4.5)
     rig.run_for(31)
     pump.close()
-    cli = [sys.executable, "-m", "host_tools.cli", "--port", board.link, "alarms"]
+    cli = pumpctl_argv() + ["--port", board.link, "alarms"]
     listed = subprocess.run(cli, capture_output=True, text=True, timeout=30)
     assert listed.returncode == 0, listed.stderr
     assert "MEDIUM" in listed.stdout and "supply_low" in listed.stdout and "what to do" in listed.stdout

@@ -97,34 +97,23 @@ def cmd_demo(args):
     return run_demo(args)
 
 
-def _positive_rate(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("a rate in uL/h is a number, got %r" % text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("a rate cannot be negative, got %r" % text)
-    return value
+def _number(convert, what, least, more_than=False):
+    """An argparse type: a number of that kind, at least `least` (or more than it)."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%s is a number, got %r" % (what, text))
+        if value < least or (more_than and value == least):
+            raise argparse.ArgumentTypeError("%s must be %s %s, got %r" % (
+                what, "more than" if more_than else "at least", least, text))
+        return value
+    return parse
 
 
-def _positive_seconds(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("seconds are a number, got %r" % text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be more than 0 s, got %r" % text)
-    return value
-
-
-def _count(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("a whole number, got %r" % text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("at least 1, got %r" % text)
-    return value
+_positive_rate = _number(float, "a rate in uL/h", 0)
+_positive_seconds = _number(float, "a time in seconds", 0, more_than=True)
+_count = _number(int, "a count", 1)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -4,7 +4,7 @@ import json
 import sys
 
 from host_tools import exits, paths
-from host_tools.program_file import ProgramFileError, board_config, drug_library, read_program
+from host_tools.program_file import board_config, drug_library, read_program
 from host_tools.program_io import confirm, download, local_wall_ms, upload
 from host_tools.program_view import render_diff, render_review, render_summary
 from host_tools.toml_out import dumps

@@ -124,24 +124,32 @@ class Escape(Exception):
 
 
 def run_loop(app, end_ms):
-    """Run the real main loop (its clock a FakeClock) until board time reaches end_ms; return
-    the times of each watchdog feed."""
-    clock = app.board.clock
+    """Run the real main loop (its clock a FakeClock) from its start until board time reaches
+    end_ms; return the times of each watchdog feed."""
     feeds = []
-    sys_ = app.board.system
+    run_more(app, end_ms - app.board.clock.t, feeds)
+    return feeds
 
-    def on_feed():
-        feeds.append(clock.now_ms())
+
+def run_more(app, ms, feeds=None):
+    """The real main loop for ms more of board time, starting it (run) the first time and going
+    on with it (_loop) after; the board times of the watchdog feeds go to `feeds` if given (a
+    list per feed would not fit MicroPython's heap over simulated days)."""
+    clock = app.board.clock
+    end = clock.t + ms
 
     def on_wait(timeout_ms, ready):
-        if clock.t >= end_ms:
+        if clock.t >= end:
             raise Escape()
         clock.t += timeout_ms
         return False
-    sys_.on_feed = on_feed
     clock.wait = on_wait
-    expect_raises(Escape, app.run)
-    return feeds
+    app.board.system.on_feed = None if feeds is None else (lambda: feeds.append(clock.t))
+    if app._wdt is None:
+        expect_raises(Escape, app.run)
+    else:
+        app._wdt.on_feed = app.board.system.on_feed
+        expect_raises(Escape, app._loop)
 
 
 class FakeClock:

@@ -3,7 +3,6 @@
 # App.run() loops forever: the tests here call _serve_link() and the controller directly, and the
 # loop tests leave run() through a fake watchdog whose feed() raises Escape.
 
-import json
 import os
 
 from pump.app import App, IDLE_MS, SERVICE_FLAG

@@ -1,8 +1,8 @@
 # What the pump keeps across resets and power cuts, through the app: program, journal, log, resume policy.
 
 from fake_flash import FakeFlash, PowerCut
-from fakes import (Escape, FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library,
-                   expect_raises, login, ok, refused)
+from fakes import (FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library,
+                   expect_raises, login, ok, refused, run_more)
 from pump.app import App
 from pump.records import frame
 from pump.wiring import Board
@@ -34,37 +34,20 @@ def boot(flash, cause="power_on", rtc=None):
     board.storage = flash
     board.motor.bursts = None
     app = App(board, drug_library())
-    run_loop(app, 0)     # the boot: restore, resume, then the loop's first pass
+    run_more(app, 0)     # the boot: restore, resume, then the loop's first pass
     return app
-
-
-def run_loop(app, ms):
-    """The real main loop for ms more of board time."""
-    clock = app.board.clock
-    end = clock.t + ms
-
-    def on_wait(timeout_ms, ready):
-        if clock.t >= end:
-            raise Escape()
-        clock.t += timeout_ms
-        return False
-    clock.wait = on_wait
-    if app._wdt is None:
-        expect_raises(Escape, app.run)
-    else:
-        expect_raises(Escape, app._loop)
 
 
 def test_a_confirmed_program_and_the_reservoir_count_come_back_after_a_power_cut():
     flash = FakeFlash()
     app = boot(flash)
-    run_loop(app, 1000)
+    run_more(app, 1000)
     load(app, saline(2.4))
     ok(app, "start")
-    run_loop(app, 2 * MS_PER_H)
+    run_more(app, 2 * MS_PER_H)
     res = app.ctl.reservoir_pl
     again = boot(flash.reboot())
-    run_loop(again, 1000)
+    run_more(again, 1000)
     assert again.program_digest == app.program_digest and again.ctl.program is not None
     # the journal is at most one interval behind: 60 s at 100 uL/h is under 2 uL
     assert 0 <= again.ctl.reservoir_pl - res <= 2 * 10 ** 6, (again.ctl.reservoir_pl, res)
@@ -75,10 +58,10 @@ def test_a_rate_delivery_resumes_by_itself_after_a_power_cut_without_making_up_t
     app = boot(flash)
     ok(app, "set_rate", {"rate_ul_h": 100})
     ok(app, "start")
-    run_loop(app, MS_PER_H)
+    run_more(app, MS_PER_H)
     steps = app.ctl.steps
     again = boot(flash.reboot())
-    run_loop(again, 600000)               # ten minutes after the power came back
+    run_more(again, 600000)               # ten minutes after the power came back
     assert again.ctl.state == "running"
     # 10 minutes at 100 uL/h is 166 steps: nothing of the time off is added
     assert again.ctl.steps - steps <= 166 + 1, again.ctl.steps - steps
@@ -89,9 +72,9 @@ def test_after_a_watchdog_reset_the_pump_comes_back_stopped_with_its_counts():
     app = boot(flash)
     ok(app, "set_rate", {"rate_ul_h": 100})
     ok(app, "start")
-    run_loop(app, MS_PER_H)
+    run_more(app, MS_PER_H)
     again = boot(flash.reboot(), cause="watchdog")
-    run_loop(again, 60000)
+    run_more(again, 60000)
     assert again.ctl.state == "stopped" and again.ctl.steps > 0
     assert "watchdog_reset" in again.safety.codes()
 
@@ -101,16 +84,16 @@ def test_a_program_that_was_delivering_waits_for_the_time_and_never_gives_the_pr
     app = boot(flash)
     load(app, saline(1.2, catheter={"length_cm": 90, "ul_per_cm": 2}, prime={"duration_min": 30}))
     ok(app, "start")
-    run_loop(app, MS_PER_H)
+    run_more(app, MS_PER_H)
     assert app.ctl.steps > 1800            # the 180 uL prime went out
     again = boot(flash.reboot())
-    run_loop(again, 1000)
+    run_more(again, 1000)
     assert again.ctl.state == "stopped" and "time_unknown" in again.safety.codes()
     steps = again.ctl.steps
     ok(again, "time_sync", {"time_ms": WALL + 2 * MS_PER_H})
     assert "time_unknown" not in again.safety.codes()
     ok(again, "start")
-    run_loop(again, MS_PER_H)
+    run_more(again, MS_PER_H)
     # basal only: 1.2 mL/day is 50 uL/h, 500 steps; the prime would have added 1800
     assert again.ctl.steps - steps <= 501, again.ctl.steps - steps
 
@@ -121,11 +104,11 @@ def test_a_demand_bolus_given_before_a_reset_still_counts_against_the_lockout():
     load(app, saline(2.4, demand={"dose": 0.05, "duration_min": 10, "lockout_min": 60,
                                   "max_per_24h": 4}))
     ok(app, "start")
-    run_loop(app, 60000)
+    run_more(app, 60000)
     ok(app, "bolus_demand")
-    run_loop(app, 60000)
+    run_more(app, 60000)
     again = boot(flash.reboot(), cause="soft")
-    run_loop(again, 1000)
+    run_more(again, 1000)
     ok(again, "time_sync", {"time_ms": WALL + 3 * 60000})
     ok(again, "start")
     err = refused(again, "bolus_demand")
@@ -140,7 +123,7 @@ def test_a_store_whose_slots_are_both_corrupt_raises_an_alarm_and_no_program_run
     for name in ("prog_a", "prog_b"):
         flash.files[name] = flash.files[name][:40] + b"garbage" + flash.files[name][47:]
     again = boot(flash)
-    run_loop(again, 1000)
+    run_more(again, 1000)
     assert "program_store_bad" in again.safety.codes() and again.ctl.program is None
     assert refused(again, "start")["code"] == "bad_state"
 
@@ -153,13 +136,13 @@ def test_a_cut_while_a_new_program_is_stored_leaves_the_old_one_in_use():
     flash.arm(300)
     expect_raises(PowerCut, load, app, saline(1.2))
     again = boot(flash.reboot())
-    run_loop(again, 1000)
+    run_more(again, 1000)
     assert again.program_digest == first
 
 
 def test_every_command_that_changes_something_is_logged_but_status_polls_are_not():
     app = boot(FakeFlash())
-    run_loop(app, 1000)
+    run_more(app, 1000)
     ok(app, "status")
     ok(app, "set_rate", {"rate_ul_h": 100})
     refused(app, "bolus_demand")
@@ -181,7 +164,7 @@ def test_each_local_midnight_logs_the_day_delivered_beside_the_programmed_volume
     app.persist.journal.interval_ms = 600000   # fewer copies of the fake's files: MicroPython's RAM
     load(app, saline(2.4))                 # 2.4 mL a day, applied at 09:00
     ok(app, "start")
-    run_loop(app, 40 * MS_PER_H)           # to 01:00 two days later
+    run_more(app, 40 * MS_PER_H)           # to 01:00 two days later
     days = [r for r in app.persist.log.read(0, 20) if r["k"] == "day"]
     assert len(days) == 2, days
     first, second = days
@@ -196,7 +179,7 @@ def test_each_local_midnight_logs_the_day_delivered_beside_the_programmed_volume
 
 def _steps_over(app, ms):
     before = app.ctl.steps
-    run_loop(app, ms)
+    run_more(app, ms)
     return app.ctl.steps - before
 
 
@@ -213,9 +196,9 @@ def test_a_demand_bolus_cut_short_by_a_reset_is_not_resumed_but_still_counts():
     load(app, saline(2.4, demand={"dose": 0.05, "duration_min": 10, "lockout_min": 60,
                                   "max_per_24h": 4}))
     ok(app, "start")
-    run_loop(app, 60000)
+    run_more(app, 60000)
     ok(app, "bolus_demand")                  # 50 uL over 10 minutes
-    run_loop(app, 120000)                    # cut 2 minutes in
+    run_more(app, 120000)                    # cut 2 minutes in
     again = _restart_synced(flash, WALL + 4 * 60000)
     # the next 10 minutes: basal only (2.4 mL/day is 16.7 uL in 10 min, 166 steps), no 40 uL rest
     assert _steps_over(again, 600000) <= 167
@@ -228,12 +211,12 @@ def test_a_periodic_bolus_cut_short_by_a_reset_is_not_resumed():
     load(app, saline(2.4, periodic={"dose": 0.1, "duration_min": 60, "interval_min": 360,
                                     "first": "09:30"}))
     ok(app, "start")
-    run_loop(app, 50 * 60000)                # 09:50: the 100 uL periodic bolus is 20 minutes in
+    run_more(app, 50 * 60000)                # 09:50: the 100 uL periodic bolus is 20 minutes in
     again = _restart_synced(flash, WALL + 51 * 60000)
     # 09:51 to 10:31: basal only, 66.7 uL (666 steps); the rest of the bolus would add 65 uL
     assert _steps_over(again, 40 * 60000) <= 667
     # and the next one, at 15:30, comes as programmed
-    run_loop(again, 5 * MS_PER_H)            # to 15:31
+    run_more(again, 5 * MS_PER_H)            # to 15:31
     assert again.ctl.delivery.bolus_status(again.now() - again.ctl.t0)["active"] == "periodic"
 
 
@@ -245,7 +228,7 @@ def test_a_restart_across_a_flex_step_change_runs_the_step_of_the_time_of_day():
     del doc["basal"]
     load(app, doc)
     ok(app, "start")
-    run_loop(app, 58 * 60000)                # 09:58, at 1.2 mL/day
+    run_more(app, 58 * 60000)                # 09:58, at 1.2 mL/day
     again = _restart_synced(flash, WALL + 62 * 60000)   # back at 10:02
     # 4.8 mL/day is 200 uL/h: 2000 steps an hour, not the 500 of the step before
     assert abs(_steps_over(again, MS_PER_H) - 2000) <= 1
@@ -256,7 +239,7 @@ def test_a_refill_cut_at_any_byte_leaves_the_reservoir_before_or_after_it_and_a_
     app = boot(base)
     load(app, saline(2.4))
     ok(app, "start")
-    run_loop(app, MS_PER_H)
+    run_more(app, MS_PER_H)
     ok(app, "stop")
     before = app.ctl.reservoir_pl
     snapshot = dict(base.files)
@@ -319,13 +302,13 @@ def test_the_journal_is_written_as_a_bolus_starts_and_ends_and_a_cut_one_is_logg
     load(app, saline(2.4, periodic={"dose": 0.1, "duration_min": 20, "interval_min": 360,
                                     "first": "09:30"}))
     ok(app, "start")
-    run_loop(app, 31 * 60000)                     # 09:31: the bolus started at 09:30
+    run_more(app, 31 * 60000)                     # 09:31: the bolus started at 09:30
     assert app.persist.journal.last()["program"]["bolus"] == "periodic"
-    run_loop(app, 20 * 60000)                     # 09:51: it ended at 09:50
+    run_more(app, 20 * 60000)                     # 09:51: it ended at 09:50
     assert app.persist.journal.last()["program"]["bolus"] is None
     assert app.persist.journal.last()["up"] <= 50 * 60000 + 1000
     # a reset in the middle of the next one: the cut bolus is in the log
-    run_loop(app, 6 * MS_PER_H - 10 * 60000)      # 15:41, the 15:30 bolus is running
+    run_more(app, 6 * MS_PER_H - 10 * 60000)      # 15:41, the 15:30 bolus is running
     again = boot(flash.reboot())
     log = again.persist.log.read(0, 600)
     cut = [r for r in log if r["k"] == "bolus_interrupted"]
@@ -337,7 +320,7 @@ def test_a_program_resumes_by_itself_after_a_soft_reset_when_the_rtc_kept_the_ti
     app = boot(flash, rtc=rtc)
     load(app, saline(2.4))                     # sets the time: the RTC keeps it
     ok(app, "start")
-    run_loop(app, MS_PER_H)
+    run_more(app, MS_PER_H)
     # the RTC ran on through the reset: the new boot's clock starts at 0, the time of day not
     rtc["offset"] += app.board.clock.t
     again = boot(flash.reboot(), cause="soft", rtc=rtc)
@@ -354,7 +337,7 @@ def test_a_latched_high_alarm_outlives_a_power_cut_and_holds_delivery_until_ackn
     app = boot(flash)
     ok(app, "set_rate", {"rate_ul_h": 100})
     ok(app, "start")
-    run_loop(app, 60000)
+    run_more(app, 60000)
     app.safety.raise_alarm("occlusion", "line not draining")
     app.safety.condition_gone("occlusion")
     again = boot(flash.reboot())

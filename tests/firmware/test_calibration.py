@@ -2,8 +2,8 @@
 # and the measured uL per step kept in calibration.json, applied at once and at every boot.
 
 from fake_flash import FakeFlash, PowerCut
-from fakes import (Escape, FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library,
-                   expect_raises, ok, refused)
+from fakes import (FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library,
+                   ok, refused, run_more)
 from pump import calibration
 from pump.app import App
 from pump.commands import COMMANDS
@@ -21,29 +21,8 @@ def boot(flash=None, cfg=None, cause="power_on"):
     board.storage = flash
     board.motor.bursts = None
     app = App(board, drug_library())
-    run(app, 0)
+    run_more(app, 0)
     return app
-
-
-def run(app, ms):
-    """The real main loop for ms more of board time; returns the board times of watchdog feeds."""
-    clock = app.board.clock
-    end = clock.t + ms
-    feeds = []
-
-    def on_wait(timeout_ms, ready):
-        if clock.t >= end:
-            raise Escape()
-        clock.t += timeout_ms
-        return False
-    clock.wait = on_wait
-    app.board.system.on_feed = lambda: feeds.append(clock.t)
-    if app._wdt is None:
-        expect_raises(Escape, app.run)
-    else:
-        app._wdt.on_feed = app.board.system.on_feed
-        expect_raises(Escape, app._loop)
-    return feeds
 
 
 def events(app, name):
@@ -62,10 +41,11 @@ def test_a_calibration_run_moves_exactly_its_steps_at_the_board_rate_cap_without
     app = boot()
     ok(app, "calibrate_run", {"steps": 2000})
     # 5000 uL/h at 0.1 uL/step is 50000 steps/h: 2000 steps take 144 s, not one long burst
-    feeds = run(app, 60000)
+    feeds = []
+    run_more(app, 60000, feeds)
     assert 830 <= app.board.motor.steps <= 835, app.board.motor.steps
     assert app.board.motor.enabled is True
-    feeds += run(app, 120000)
+    run_more(app, 120000, feeds)
     assert app.board.motor.steps == 2000
     assert app.board.motor.enabled is False
     gaps = [b - a for a, b in zip(feeds, feeds[1:])]
@@ -80,7 +60,7 @@ def test_a_calibration_run_is_counted_against_the_reservoir_and_by_the_over_deli
     app = boot()
     before = app.ctl.reservoir_pl
     ok(app, "calibrate_run", {"steps": 500})
-    run(app, 60000)
+    run_more(app, 60000)
     assert app.ctl.reservoir_pl == before - 500 * 100000        # 50 uL left the reservoir
     assert app.safety.guard.state()["counts"]["hour"] == 500    # the guard saw every step
     assert app.safety.motor.steps == 500
@@ -110,7 +90,7 @@ def test_nothing_else_moves_or_refills_the_pump_while_a_calibration_run_is_movin
     app = boot()
     ok(app, "set_rate", {"rate_ul_h": 100})
     ok(app, "calibrate_run", {"steps": 1000})
-    run(app, 1000)
+    run_more(app, 1000)
     assert refused(app, "start")["code"] == "bad_state"
     assert refused(app, "calibrate_run", {"steps": 10})["code"] == "bad_state"
     assert refused(app, "refill", {"volume_ml": 20, "residual_ml": 19})["code"] == "bad_state"
@@ -120,11 +100,11 @@ def test_nothing_else_moves_or_refills_the_pump_while_a_calibration_run_is_movin
 def test_stop_ends_a_calibration_run_at_once_with_the_motor_off():
     app = boot()
     ok(app, "calibrate_run", {"steps": 1000})
-    run(app, 10000)
+    run_more(app, 10000)
     moved = app.board.motor.steps
     assert 0 < moved < 1000
     ok(app, "stop")
-    run(app, 60000)
+    run_more(app, 60000)
     assert app.board.motor.steps == moved and app.board.motor.enabled is False
     last = ok(app, "calibration")["run"]
     assert last["result"] == "aborted" and last["done"] == moved
@@ -133,10 +113,10 @@ def test_stop_ends_a_calibration_run_at_once_with_the_motor_off():
 def test_a_high_alarm_during_a_calibration_run_stops_the_motor():
     app = boot()
     ok(app, "calibrate_run", {"steps": 1000})
-    run(app, 5000)
+    run_more(app, 5000)
     app.safety.raise_alarm("occlusion", "test")
     moved = app.board.motor.steps
-    run(app, 60000)
+    run_more(app, 60000)
     assert app.board.motor.steps == moved and app.board.motor.enabled is False
     assert ok(app, "calibration")["run"]["result"] == "aborted"
 
@@ -146,7 +126,7 @@ def test_an_empty_reservoir_ends_a_calibration_run_with_its_alarm():
     app.ctl.refill(50 * 100000)
     ok(app, "calibrate_run", {"steps": 50})
     app.ctl.reservoir_pl = 20 * 100000          # the count fell under the run (a refill slip)
-    run(app, 30000)
+    run_more(app, 30000)
     assert app.board.motor.steps == 20
     assert "reservoir_empty" in app.safety.codes()
     assert app.board.motor.enabled is False
@@ -171,7 +151,7 @@ def test_a_calibration_within_20_percent_is_kept_in_its_own_file_and_applied_at_
     # a rate is stepped with the new volume at once: 105 uL/h is 1000 steps an hour
     ok(app, "set_rate", {"rate_ul_h": 105})
     ok(app, "start")
-    run(app, MS_PER_H)
+    run_more(app, MS_PER_H)
     assert app.board.motor.steps == 1000
     assert app.safety.codes() == []                 # the guard counts in the new steps too
     rec = logged(app, "calibration")

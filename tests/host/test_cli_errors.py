@@ -30,7 +30,7 @@ def test_a_missing_port_is_a_one_line_usage_error():
 def test_a_negative_rate_is_refused_before_anything_is_sent():
     result = pumpctl("--port", "/dev/no-such-port", "set-rate", "-5")
     assert result.returncode == 2
-    assert "cannot be negative" in result.stderr
+    assert "must be at least 0" in result.stderr
 
 
 def test_deploy_to_an_unknown_board_names_the_known_ones():

@@ -1,5 +1,4 @@
 """pumpctl program load's review and confirm, against the real app behind an in-process fake link."""
-import json
 import os
 
 import pytest

@@ -4,13 +4,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
 from host_tools import paths
 from host_tools.deploy import deploy
 from test_cli import pumpctl
+from cli_runner import pumpctl_argv
 
 STEPS = 2000
 SCALE_RES_UL = 0.01          # boards/sim/board.json plant.scale.resolution_ul
@@ -133,5 +133,5 @@ def test_prime_with_no_program_on_the_pump_is_a_clear_error(board):
 
 def _pumpctl_stdin(link, text, *args):
     """pumpctl with `text` on its standard input (a person answering its questions)."""
-    return subprocess.run([sys.executable, "-m", "host_tools.cli", "--port", link] + list(args),
+    return subprocess.run(pumpctl_argv() + ["--port", link] + list(args),
                           input=text, capture_output=True, text=True, timeout=60)
