@@ -1,10 +1,10 @@
 # The pump's main loop: steps when due, answers the link, feeds the watchdog, sleeps on the board clock.
 import json
 
-from pump.errors import PumpError, BAD_STATE
+from pump.errors import PumpError, BAD_STATE, INTERNAL
 from pump.controller import Controller, RUNNING
 from pump.commands import COMMANDS
-from pump.protocol import LineReader, handle, encode, event
+from pump.protocol import NO_MEMORY, LineReader, encode, error_reply, event, handle
 from pump.safety import Safety
 from pump import crash
 from pump.alarms import HIGH, TABLE
@@ -318,8 +318,12 @@ class App:
     def _serve_link(self):
         data = self.board.link.read_available()
         if not data:
+            self.reader.idle()   # a partial line left by a host that went away is dropped
             return False
         for line in self.reader.feed(data):
+            if line is NO_MEMORY:   # the line is lost, the loop goes on (docs/protocol.md)
+                self.send(error_reply(None, PumpError(INTERNAL, "out of memory for this line")))
+                continue
             self.send(handle(line, COMMANDS, self))
             if self.after_reply is not None:
                 action, self.after_reply = self.after_reply, None
