@@ -24,9 +24,11 @@ test: $(STAMP)
 hil: $(STAMP)
 	$(BIN)/python -m pytest -q hil_tests
 
-# The power-cut fuzz at 2000 cuts instead of the test run's 200 (PUMP_FUZZ_SEED=N replays a run).
+# The power-cut fuzz at 2000 cuts instead of the test run's 200 (PUMP_FUZZ_SEED=N replays a run),
+# and the protocol fuzz at 100,000 frames per variant instead of 5,000 (PUMP_PROTOCOL_SEED=N).
 soak: $(STAMP)
 	PUMP_FUZZ_CUTS=$${PUMP_FUZZ_CUTS:-2000} $(BIN)/python -m pytest -q -s hil_tests/test_pump_power_cut_fuzz.py
+	PUMP_PROTOCOL_FRAMES=$${PUMP_PROTOCOL_FRAMES:-100000} $(BIN)/python -m pytest -q -s hil_tests/test_protocol_fuzz.py
 
 demo: $(STAMP)
 	$(BIN)/pumpctl demo

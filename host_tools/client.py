@@ -69,6 +69,9 @@ class PumpClient:
         self._prefix = os.urandom(4).hex()
         self._count = 0
         self._ser = open_port(port)
+        # A bare newline ends whatever partial line a host before us left on the board (the
+        # board also drops one after 1 s of quiet); a blank line itself gets no reply.
+        self._ser.write(b"\n")
         self._ser.reset_input_buffer()  # whatever the board said before we came is stale
         self._rbuf = b""
 

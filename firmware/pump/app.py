@@ -5,7 +5,7 @@ import json
 from pump.errors import PumpError, BAD_ARG, BAD_STATE, INTERNAL, LIMIT
 from pump.controller import Controller, RUNNING
 from pump.commands import COMMANDS
-from pump.protocol import LineReader, handle, write_message, error_reply, event
+from pump.protocol import NO_MEMORY, LineReader, handle, write_message, error_reply, event
 from pump.safety import Safety
 from pump import crash
 from pump import calibration
@@ -457,8 +457,12 @@ class App:
     def _serve_link(self):
         data = self.board.link.read_available()
         if not data:
+            self.reader.idle()   # a partial line left by a host that went away is dropped
             return False
         for line in self.reader.feed(data):
+            if line is NO_MEMORY:   # the line is lost, the loop goes on (docs/protocol.md)
+                self.send(error_reply(None, PumpError(INTERNAL, "out of memory for this line")))
+                continue
             reply = handle(line, COMMANDS, self, self.session)
             try:
                 self.send(reply)

@@ -12,33 +12,93 @@ MAX_LINE = 4096
 _MAX_ID_LEN = 64
 
 OVERFLOW = object()  # what LineReader yields in place of a line that was too long
+NO_MEMORY = object()  # ... in place of a line it had no memory to copy out (answered `internal`)
+# A partial line is dropped once the link has been quiet this long (real time, ms): what a host
+# that went away mid-line left behind must not be glued to the next host's first request.
+PARTIAL_IDLE_MS = 1000
+
+try:
+    from time import ticks_ms, ticks_diff
+except ImportError:  # CPython (host validation, unit tests)
+    import time as _time
+
+    def ticks_ms():
+        return int(_time.monotonic() * 1000)
+
+    def ticks_diff(a, b):
+        return a - b
 
 
 class LineReader:
-    """Splits incoming bytes into lines without ever holding more than MAX_LINE bytes."""
+    """Splits incoming bytes into lines without ever holding more than MAX_LINE bytes.
 
-    def __init__(self, max_line=MAX_LINE):
+    Every \r is dropped; a line is what lies between two \n. A line over max_line bytes is
+    discarded up to its \n and yields OVERFLOW once. A partial line (or the discarding of an
+    overlong one) is forgotten once the link has been quiet for more than idle_ms: idle() is
+    called on every pass that found no input, and the quiet time counts from the first such
+    pass, so a board busy between two reads never drops a line the host is still sending.
+    ms is the real-time clock in ms (time.ticks_ms on the board; injectable for tests)."""
+
+    def __init__(self, max_line=MAX_LINE, idle_ms=PARTIAL_IDLE_MS, ms=None):
         self.max_line = max_line
-        self._buf = bytearray()
+        self.idle_ms = idle_ms
+        self._ms = ms or ticks_ms
+        # One buffer for the life of the app, taken at boot while the heap is whole: a buffer
+        # grown byte by byte for each line fragmented the heap until copying out a 4 KB line
+        # raised MemoryError and reset the board.
+        self._buf = bytearray(max_line)
+        self._n = 0                # bytes of the line so far
         self._discarding = False
+        self._quiet_since = None   # ms of the first pass with no input since the last bytes
+        self.dropped = 0           # partial lines dropped as stale
+
+    def pending(self):
+        return self._n
+
+    def _drop_if_stale(self):
+        if self._quiet_since is None or not (self._n or self._discarding):
+            return
+        if ticks_diff(self._ms(), self._quiet_since) > self.idle_ms:
+            self._n = 0
+            self._discarding = False
+            self.dropped += 1
+
+    def idle(self):
+        """The link had nothing to read: start (or check) the quiet time of a partial line."""
+        if self._quiet_since is None:
+            self._quiet_since = self._ms()
+        else:
+            self._drop_if_stale()
+
+    def _line(self):
+        try:
+            return bytes(memoryview(self._buf)[:self._n])
+        except MemoryError:
+            return NO_MEMORY
 
     def feed(self, data):
         out = []
+        if not data:
+            return out
+        self._drop_if_stale()
+        self._quiet_since = None
+        buf = self._buf
         for b in data:
             if b == 0x0A:
                 if self._discarding:
                     out.append(OVERFLOW)
-                elif self._buf:
-                    out.append(bytes(self._buf))
-                self._buf = bytearray()
+                elif self._n:
+                    out.append(self._line())
+                self._n = 0
                 self._discarding = False
             elif self._discarding or b == 0x0D:
                 continue
-            elif len(self._buf) >= self.max_line:
+            elif self._n >= self.max_line:
                 self._discarding = True
-                self._buf = bytearray()
+                self._n = 0
             else:
-                self._buf.append(b)
+                buf[self._n] = b
+                self._n += 1
         return out
 
 
@@ -74,11 +134,47 @@ def error_reply(rid, err):
     return {"id": rid, "ok": False, "error": err.to_dict()}
 
 
+# JSON nested deeper than this is refused unparsed: 3000 "[" in a 4 KB line made json.loads run
+# out of heap (MemoryError) and reset the board. A request needs a handful of levels.
+MAX_DEPTH = 32
+
+
+def too_deep(line, max_depth=MAX_DEPTH):
+    """True if the JSON text nests arrays and objects deeper than max_depth (outside strings)."""
+    if isinstance(line, str):
+        line = line.encode()
+    if line.count(b"[") + line.count(b"{") <= max_depth:
+        return False   # the common case, without a loop over the bytes
+    depth = 0
+    in_str = esc = False
+    for b in line:
+        if in_str:
+            if esc:
+                esc = False
+            elif b == 0x5C:
+                esc = True
+            elif b == 0x22:
+                in_str = False
+        elif b == 0x22:
+            in_str = True
+        elif b == 0x5B or b == 0x7B:
+            depth += 1
+            if depth > max_depth:
+                return True
+        elif b == 0x5D or b == 0x7D:
+            depth -= 1
+    return False
+
+
 def _parse(line):
+    if too_deep(line):
+        raise PumpError(BAD_JSON, "JSON nested deeper than %d levels" % MAX_DEPTH)
     try:
         req = json.loads(line)
     except (ValueError, UnicodeError):
         raise PumpError(BAD_JSON, "not valid JSON")
+    except (MemoryError, RuntimeError):   # the heap, or CPython's recursion limit: not the loop's end
+        raise PumpError(BAD_JSON, "JSON too large to parse")
     if not isinstance(req, dict):
         raise PumpError(BAD_REQUEST, "a request is a JSON object")
     return req
@@ -137,9 +233,20 @@ _CHUNK = 512   # bytes of a message built up before they go to the link
 
 
 def write_message(msg, write):
-    """Writes msg as one JSON line in pieces of about _CHUNK bytes: a big reply (the command
-    table, a status with a program) never needs one block of its whole size, which a fragmented
-    heap may not have."""
+    """Writes msg as one JSON line: at once when the heap has a block for it (fast), else in
+    pieces of about _CHUNK bytes, so a big reply (the command table, a page of the log) never
+    fails for want of one block of its whole size on a fragmented heap."""
+    try:
+        data = encode(msg)
+    except MemoryError:
+        data = None
+    if data is not None:
+        write(data)
+    else:
+        write_in_pieces(msg, write)
+
+
+def write_in_pieces(msg, write):
     parts = []
     size = [0]
 
@@ -157,21 +264,23 @@ def write_message(msg, write):
         write("".join(parts).encode())
 
 
-def _emit(value, out):
-    if isinstance(value, dict):
+def _emit(value, out, depth=0):
+    # Lists (where a reply grows: the command table, log records) are taken apart item by item,
+    # and dicts down to the result's fields; anything smaller is one json.dumps, which is fast.
+    if isinstance(value, dict) and depth < 3:
         out("{")
         first = True
         for k in value:
             out(("" if first else ", ") + json.dumps(k) + ": ")
-            _emit(value[k], out)
+            _emit(value[k], out, depth + 1)
             first = False
         out("}")
-    elif isinstance(value, (list, tuple)):
+    elif isinstance(value, (list, tuple)) and len(value) > 1:
         out("[")
         for i in range(len(value)):
             if i:
                 out(", ")
-            _emit(value[i], out)
+            _emit(value[i], out, depth + 1)
         out("]")
     else:
         out(json.dumps(value))

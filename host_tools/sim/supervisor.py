@@ -29,8 +29,12 @@ _CAUSE_OF = {"soft": SOFT_RESET, "soft_raw": SOFT_RESET, "hard": HARD_RESET, "wd
 CAUSE_NAMES = {PWRON_RESET: "power_on", HARD_RESET: "hard", WDT_RESET: "watchdog",
                SOFT_RESET: "soft"}
 
-_INPUT_BUFFER_MAX = 65536   # bytes queued for the board's stdin before they are dropped, like a UART overrun
-_OUTPUT_BUFFER_MAX = 16384  # board output held for a slow host before the excess is dropped
+# bytes queued for the board's stdin; when full the supervisor stops reading the pty, so the host's
+# writes wait (USB CDC's flow control: a board's USB serial never drops what the host sends)
+_INPUT_BUFFER_MAX = 65536
+# bytes of the board's output queued for a host that reads slowly, as a host's USB serial driver
+# buffers; past this, output is dropped (a host that stopped reading), never blocking the board
+_OUTPUT_BUFFER_MAX = 1 << 20
 _WDT_WALL_MIN_S = 2.0       # a hung board (not feeding on wall time) is reset after at least this
 _UNIX_PATH_MAX = 100        # sun_path holds 108 bytes on Linux; keep a margin
 _CRASH_WINDOW_S = 10.0
@@ -93,8 +97,10 @@ class Supervisor:
         self.board_conn = None
         self._board_rbuf = b""
         self._to_board = bytearray()
+        self._input_paused = False   # the pty is not read while the board's input queue is full
         self._last_out = b""
-        self._to_host = bytearray()   # board output the pty has not taken yet
+        self._to_host = bytearray()  # the board's output waiting for room in the pty
+        self.output_dropped = 0      # bytes of it dropped because the host did not read them
         self._hold_waiters = []
         self._crashes = []
         self._rig_clients = {}
@@ -252,10 +258,12 @@ class Supervisor:
             out.append(b)
             prev = bytes((b,))
         self._last_out = prev
-        # What the pty does not take at once waits here, as in a board's USB transmit buffer:
-        # a host reading slowly gets every byte; one that does not read loses what overflows.
-        room = _OUTPUT_BUFFER_MAX - len(self._to_host)
-        self._to_host += out[:room] if room > 0 else b""
+        if len(self._to_host) + len(out) > _OUTPUT_BUFFER_MAX:
+            # nobody reads the port: the output is lost, as on a USB board whose host stopped
+            # reading (its CDC write gives up after a timeout); the board never blocks on it
+            self.output_dropped += len(out)
+            return
+        self._to_host += out
         self._flush_to_host()
 
     def _flush_to_host(self):
@@ -265,24 +273,40 @@ class Supervisor:
             n = os.write(self.master, self._to_host)
             del self._to_host[:n]
         except (BlockingIOError, OSError):
-            pass
+            pass   # the pty is full: the host reads slower than the board writes; try again soon
 
     def _on_client_data(self, fd):
+        room = _INPUT_BUFFER_MAX - len(self._to_board)
+        if room <= 0 and self.powered:
+            self._pause_input()
+            return
         try:
-            data = os.read(fd, 65536)
+            data = os.read(fd, min(65536, max(room, 1)))
         except (BlockingIOError, OSError):
             return
         if not self.powered or not data:
-            return
+            return   # an unpowered board hears nothing
         if self.kbd_intr and b"\x03" in data:
             data = data.replace(b"\x03", b"")
             self.proc.send_signal(signal.SIGINT)
-        if len(self._to_board) + len(data) > _INPUT_BUFFER_MAX:
-            return
         self._to_board += data
         self._flush_to_board()
+        if len(self._to_board) >= _INPUT_BUFFER_MAX:
+            self._pause_input()
+
+    def _pause_input(self):
+        # Flow control, as USB does: the bytes wait in the pty and the host's writes block.
+        if not self._input_paused:
+            self._input_paused = True
+            self.sel.unregister(self.master)
+
+    def _resume_input(self):
+        if self._input_paused and (len(self._to_board) < _INPUT_BUFFER_MAX // 2 or not self.powered):
+            self._input_paused = False
+            self.sel.register(self.master, selectors.EVENT_READ, self._on_client_data)
 
     def _flush_to_board(self):
+        self._resume_input()
         if not self._to_board or self.proc is None:
             return
         try:
@@ -505,7 +529,7 @@ class Supervisor:
 
     def rig_status(self, conn, rid):
         return {"sim_ms": self.world_ms, "speed": self.speed or "max", "hold_ms": self.hold,
-                "powered": self.powered, "boots": self.boots,
+                "powered": self.powered, "boots": self.boots, "output_dropped": self.output_dropped,
                 "reset_cause": CAUSE_NAMES[self.last_cause], "link": self.link,
                 "flash": self.flash, "watchdog_ms": self.wdt_timeout_ms,
                 "annunciation": self.annunciation,
@@ -624,7 +648,7 @@ class Supervisor:
 
     def run(self):
         while not self._stop:
-            for key, _ in self.sel.select(timeout=0.05):
+            for key, _ in self.sel.select(timeout=0.005 if self._to_host else 0.05):
                 # a handler earlier in this batch may have reset the board, closing and
                 # unregistering the old process's pipes: their stale events must be dropped
                 if self.sel.get_map().get(key.fd) is key:

@@ -4,7 +4,8 @@ import json
 
 from pump.errors import (CODES, BAD_ARG, BAD_JSON, BAD_REQUEST, INTERNAL, LINE_TOO_LONG,
                          UNKNOWN_COMMAND)
-from pump.protocol import MAX_LINE, OVERFLOW, Commands, LineReader, encode, event, handle, write_message
+from pump.protocol import (MAX_LINE, OVERFLOW, Commands, LineReader, encode, event, handle,
+                           write_in_pieces, write_message)
 
 
 def _table():
@@ -73,7 +74,7 @@ def test_a_long_line_fed_in_pieces_never_holds_more_than_max_line_bytes():
     out = []
     for _ in range(100):
         out += r.feed(b"y" * 100)
-        assert len(r._buf) <= MAX_LINE
+        assert r.pending() <= MAX_LINE
     out += r.feed(b"\nok\n")
     assert len(out) == 2 and out[0] is OVERFLOW and out[1] == b"ok", out
 
@@ -104,6 +105,123 @@ def test_empty_lines_are_ignored():
     r = LineReader()
     assert r.feed(b"\n\r\n\n\r\r\n") == []
     assert r.feed(b"\n\na\n\n") == [b"a"]
+
+
+class _Ms:
+    """A hand-moved real-time clock for LineReader's partial-line timeout."""
+
+    def __init__(self):
+        self.t = 0
+
+    def __call__(self):
+        return self.t
+
+
+def test_a_partial_line_left_quiet_for_over_a_second_is_dropped_not_glued_to_the_next():
+    # a host wrote half a request and went away; the next host's first request must work
+    ms = _Ms()
+    r = LineReader(ms=ms)
+    assert r.feed(b'{"id": 1, "cmd": "st') == []
+    r.idle()                 # the first pass with nothing to read starts the quiet time
+    ms.t += 1001
+    assert r.feed(b'{"id": 2, "cmd": "status"}\n') == [b'{"id": 2, "cmd": "status"}']
+    assert r.dropped == 1
+
+
+def test_a_partial_line_is_dropped_by_idle_passes_alone_once_quiet_for_over_a_second():
+    ms = _Ms()
+    r = LineReader(ms=ms)
+    r.feed(b"half a line")
+    r.idle()
+    ms.t += 1000
+    r.idle()
+    assert r.dropped == 0    # exactly the limit: kept
+    ms.t += 1
+    r.idle()
+    assert r.dropped == 1 and r.pending() == 0
+    assert r.feed(b"next\n") == [b"next"]
+
+
+def test_a_board_busy_between_two_reads_never_drops_a_line_the_host_is_still_sending():
+    # no idle pass in between: the link was never seen quiet, however long the board was busy
+    ms = _Ms()
+    r = LineReader(ms=ms)
+    r.feed(b'{"id": 3, ')
+    ms.t += 5000
+    assert r.feed(b'"cmd": "status"}\n') == [b'{"id": 3, "cmd": "status"}']
+    assert r.dropped == 0
+
+
+def test_a_slow_host_within_the_second_keeps_its_line():
+    ms = _Ms()
+    r = LineReader(ms=ms)
+    r.feed(b'{"id": 4, ')
+    r.idle()
+    ms.t += 900
+    r.idle()
+    assert r.feed(b'"cmd": "status"}\n') == [b'{"id": 4, "cmd": "status"}']
+    # a new quiet time starts with the next bytes: the earlier one does not count against them
+    r.feed(b'{"id": 5')
+    r.idle()
+    ms.t += 900
+    assert r.feed(b"}\n") == [b'{"id": 5}']
+    assert r.dropped == 0
+
+
+def test_an_overlong_line_left_quiet_stops_being_discarded_and_gets_no_reply():
+    ms = _Ms()
+    r = LineReader(max_line=8, ms=ms)
+    assert r.feed(b"x" * 20) == []      # discarding, no newline yet
+    r.idle()
+    ms.t += 1500
+    r.idle()
+    assert r.dropped == 1
+    assert r.feed(b"ok\n") == [b"ok"]  # not swallowed as the rest of the overlong line
+
+
+def test_quiet_time_with_nothing_pending_drops_nothing():
+    ms = _Ms()
+    r = LineReader(ms=ms)
+    for _ in range(3):
+        r.idle()
+        ms.t += 5000
+    assert r.dropped == 0
+    assert r.feed(b"a\n") == [b"a"]
+
+
+def test_the_default_clock_is_real_time_in_ms():
+    r = LineReader()
+    a = r._ms()
+    assert isinstance(a, int)
+
+
+def test_the_reader_keeps_one_buffer_for_every_line():
+    # a buffer grown per line fragmented the board's heap until copying a 4 KB line failed
+    r = LineReader()
+    buf = r._buf
+    for n in (1, 4096, 5000, 10):
+        r.feed(b"z" * n + b"\n")
+    assert r._buf is buf and len(buf) == MAX_LINE
+
+
+def test_deep_nesting_is_bad_json_without_parsing_it():
+    # "[" * 3000 made MicroPython's json.loads raise MemoryError, which reset the board
+    for line in (b"[" * 3000, b"[" * 3000 + b"]" * 3000, b'{"a":' * 800 + b"1" + b"}" * 800,
+                 b'{"id": 5, "cmd": "ping", "args": {"x": ' + b"[" * 40 + b"]" * 40 + b"}}"):
+        rid, err = error_of(line)
+        assert err["code"] == BAD_JSON and rid is None, err
+
+
+def test_nesting_up_to_the_limit_parses_and_brackets_inside_strings_do_not_count():
+    from pump.protocol import MAX_DEPTH, too_deep
+    ok = b'{"id": 1, "cmd": "ping", "args": {"x": ' + b"[" * (MAX_DEPTH - 2) + b"]" * (MAX_DEPTH - 2) + b"}}"
+    assert not too_deep(ok)
+    assert too_deep(b"[" * (MAX_DEPTH + 1))
+    assert not too_deep(b'{"id": "' + b"[" * 100 + b'", "cmd": "ping"}')
+    assert not too_deep(b'{"id": "\\"' + b"{" * 100 + b'", "cmd": "ping"}')   # an escaped quote
+    assert too_deep(b'["\\\\"' + b", [" * 40 + b"]")   # an escaped backslash ends the string
+    r = reply(b'{"id": "' + b"[" * 60 + b'", "cmd": "ping"}')
+    assert r["ok"] is True, r
 
 
 def test_the_line_too_long_reply_has_a_null_id_and_its_code():
@@ -235,14 +353,40 @@ def test_an_event_names_itself_and_carries_its_data():
     assert event("state", {"state": "running"}) == {"event": "state", "data": {"state": "running"}}
 
 
-def test_write_message_sends_one_json_line_in_pieces_no_bigger_than_a_chunk_and_a_leaf():
+def _big_message():
     table = [{"name": "c%d" % i, "args": ["a", "b"], "types": {"a": "int"}, "n": i * 1.5, "ok": None}
              for i in range(60)]
-    msg = {"id": "x", "ok": True, "result": {"commands": table, "text": "two\nlines"}}
+    return {"id": "x", "ok": True, "result": {"commands": table, "text": "two\nlines"}}
+
+
+def test_write_message_sends_one_json_line_in_one_write_when_the_heap_allows():
     pieces = []
-    write_message(msg, pieces.append)
+    write_message(_big_message(), pieces.append)
+    assert pieces == [encode(_big_message())]
+
+
+def test_write_message_falls_back_to_pieces_when_the_heap_has_no_block_for_the_whole_line():
+    import pump.protocol as protocol
+    real = protocol.encode
+
+    def no_block(msg):
+        raise MemoryError("memory allocation failed")
+    protocol.encode = no_block
+    try:
+        pieces = []
+        write_message({"id": 1, "ok": True, "result": {"n": 1}}, pieces.append)
+    finally:
+        protocol.encode = real
+    assert json.loads(b"".join(pieces)) == {"id": 1, "ok": True, "result": {"n": 1}}
+
+
+def test_write_in_pieces_sends_one_json_line_in_pieces_no_bigger_than_a_chunk_and_a_leaf():
+    msg = _big_message()
+    pieces = []
+    write_in_pieces(msg, pieces.append)
     line = b"".join(pieces)
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     assert json.loads(line) == json.loads(encode(msg))
     assert len(pieces) > 3
-    assert max(len(p) for p in pieces) < 512 + 64, [len(p) for p in pieces]
+    leaf = max(len(encode(item)) for item in msg["result"]["commands"])   # one item goes whole
+    assert max(len(p) for p in pieces) <= 512 + leaf, [len(p) for p in pieces]
