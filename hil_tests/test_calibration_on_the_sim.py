@@ -135,3 +135,20 @@ def _pumpctl_stdin(link, text, *args):
     """pumpctl with `text` on its standard input (a person answering its questions)."""
     return subprocess.run(pumpctl_argv() + ["--port", link] + list(args),
                           input=text, capture_output=True, text=True, timeout=60)
+
+
+def test_bridge_pushes_the_catheter_volume_at_the_previous_daily_rate_before_the_new_basal(board, rig, sim_only):
+    assert pumpctl("--port", board.link, "program", "load",
+                   os.path.join(paths.REPO_DIR, "examples", "bench-continuous-saline.toml"),
+                   "--yes").returncode == 0
+    # saline's doses are volumes (mL/day): the old daily dose of 4.8 mL/day is 200 uL/h, so the
+    # catheter's 95 uL takes 28.5 min, twice as fast as the new 2.4 mL/day basal would
+    r = pumpctl("--port", board.link, "bridge", "--previous-concentration", "4.5",
+                "--previous-dose-per-day", "4.8", "--catheter-length-cm", "50", "--ul-per-cm", "1.9",
+                "--yes")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "95.000 uL" in r.stdout, r.stdout
+    assert pumpctl("--port", board.link, "start").returncode == 0
+    scale0 = rig.scale_ul()
+    rig.run_for(10 * 60)
+    assert rig.scale_ul() - scale0 == pytest.approx(200 / 6, abs=0.5)    # 10 min at 200 uL/h
