@@ -159,13 +159,10 @@ class PumpClient:
         """The reply to an acting command was lost: ask what became of it before anything else.
         Known: its reply. Unknown to this boot: it never ran, so it is sent again under the same id
         (the pump keeps ids, so it still runs at most once)."""
-        asked = None
-        for _ in range(2):
-            try:
-                asked = self._exchange("outcome", {"of": rid}, self._new_id(), timeout)
-                break
-            except LinkTimeout:
-                continue
+        try:
+            asked = self._exchange("outcome", {"of": rid}, self._new_id(), timeout)
+        except LinkTimeout:
+            asked = None
         if asked is None or not asked.get("ok"):
             raise UncertainDelivery(
                 "no reply to %s (request %s), and the pump did not answer when asked what became of it: "
