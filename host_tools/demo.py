@@ -1,8 +1,10 @@
 """`make demo`: a simulated board, deployed and delivering, with a live status view until Ctrl-C."""
+import json
 import os
 import sys
 import time
 
+from host_tools import keys
 from host_tools.client import PumpClient
 from host_tools.deploy import deploy
 from host_tools.progress import Reporter
@@ -42,10 +44,30 @@ def live_view(status, scale_ul, capacity_ul, hello=None):
     return watch.render(snap, extra=[("scale", Text("%.2f uL  (measured at the outlet)" % scale_ul))])
 
 
+def _forget_a_key_nobody_here_holds(home):
+    """The demo's board is its own simulated one: if this computer lost the key its flash holds
+    (a new machine, a cleared key folder), the board forgets it too and deploy makes a new one,
+    instead of refusing the demo."""
+    path = os.path.join(home, "flash", "auth.json")
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+        held = keys.load(doc["device"])
+        if held is not None and held.secret is not None and \
+                keys.fingerprint(held.secret) == keys.fingerprint(bytes.fromhex(doc["key"])):
+            return
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, KeyError, TypeError, keys.KeyStoreError):
+        pass
+    os.remove(path)
+
+
 def run_demo(args):
     home = args.home or os.path.join(os.getcwd(), ".sim", "demo")
     live = sys.stdout.isatty()
     print(_BANNER)
+    _forget_a_key_nobody_here_holds(home)
     print("starting the simulated board in %s (speed x%s)" % (home, args.speed), flush=True)
     with SimProcess(home, speed=args.speed) as sim:
         with Reporter("deploy") as r:

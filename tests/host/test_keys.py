@@ -88,3 +88,16 @@ def test_keys_export_then_import_on_another_computer_gives_the_clinician_role_on
     assert keys.load("pump-abc").roles() == ("clinician",)
     assert main(["keys", "import", str(out)]) == 1          # already held: not replaced silently
     assert "--force" in capsys.readouterr().err
+
+
+def test_the_demo_board_forgets_a_key_this_computer_does_not_hold_and_keeps_one_it_does(store, tmp_path):
+    from host_tools.demo import _forget_a_key_nobody_here_holds
+    flash = tmp_path / "sim" / "flash"
+    flash.mkdir(parents=True)
+    held = keys.create("pump-held")
+    (flash / "auth.json").write_text(json.dumps({"device": "pump-held", "key": held.secret.hex()}))
+    _forget_a_key_nobody_here_holds(str(tmp_path / "sim"))
+    assert (flash / "auth.json").exists()
+    (flash / "auth.json").write_text(json.dumps({"device": "pump-lost", "key": "22" * 32}))
+    _forget_a_key_nobody_here_holds(str(tmp_path / "sim"))
+    assert not (flash / "auth.json").exists()
