@@ -218,6 +218,10 @@ def main(argv=None):
         return exits.UNCERTAIN
     except (LinkError, DeployError, SimError, RigError, ProgramFileError) as e:
         return exits.error(exits.link_line(str(e)))
+    except BrokenPipeError:
+        # the reader went away (`pumpctl log | head`): nothing left to say, and nowhere to say it
+        sys.stdout = open(os.devnull, "w")
+        return exits.OK
     except OSError as e:
         return exits.error(str(e), "check the path and its permissions")
     except KeyboardInterrupt:

@@ -205,9 +205,8 @@ class PumpClient:
             raise LinkError(str(e))
         mac_needed = key is not None and role in key.roles()
         if not mac_needed:
-            raise DeviceError("auth_required", "the pump %s needs the %s role and %s holds no %s key for "
-                              "it: copy its key file there (or point %s at it)"
-                              % (device, role, keys.keys_dir(), role, keys.KEYS_ENV))
+            raise DeviceError("auth_required", "the pump %s needs the %s role and this computer holds no "
+                              "%s key for it (looked in %s)" % (device, role, role, keys.keys_dir()))
         ch = self.request("auth_challenge", role=role)
         self.request("auth", role=role, nonce=ch["nonce"], mac=key.mac(role, ch["nonce"]))
         self.role = role

@@ -20,7 +20,7 @@ _DEVICE_HINTS = {
     "bad_request": "the link garbled the request: run the command again",
     "bad_config": "fix the board's board.json and run pumpctl deploy --board NAME",
     "internal": "read the pump's log with pumpctl log --kind alarm and report it",
-    "auth_required": "this computer needs the pump's key file (see docs/security.md)",
+    "auth_required": "copy the pump's key file there, or set PUMPCTL_KEYS to its folder (docs/security.md)",
     "auth_failed": "the key file on this computer is not this pump's (see docs/security.md)",
     "auth_locked": "wait, then try again with the right key file",
     "bad_version": "update the host tools or deploy the matching firmware",

@@ -93,3 +93,14 @@ def test_link_errors_are_folded_onto_one_line_with_a_hint():
     assert line == ("no reply to 'status' from /x within 5 s; is the pump app running? "
                     "deploy it with pumpctl deploy --board NAME")
     assert "\n" not in exits.link_line("lost the link on /x:\nread failed")
+
+
+def test_output_cut_short_by_its_reader_ends_quietly_with_no_broken_pipe_error():
+    # `pumpctl boards | head -1`: the reader closes the pipe while pumpctl still writes
+    import sys
+    p = subprocess.Popen([sys.executable, "-m", "host_tools.cli", "boards", "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=30) == 0, err
+    assert "Broken pipe" not in err and "Traceback" not in err, err
