@@ -4,6 +4,7 @@ import json
 from pump.errors import (PumpError, BAD_ARG, BAD_JSON, LINE_TOO_LONG, BAD_REQUEST, UNKNOWN_COMMAND,
                          INTERNAL, AUTH_REQUIRED)
 from pump.schema import validate
+from pump.recent_requests import args_key
 from pump.session import PATIENT
 
 # bytes; the excess of a longer line is discarded up to the next newline. Sized for one part of
@@ -206,7 +207,8 @@ def handle(line, commands, ctx, session=None):
             raise PumpError(AUTH_REQUIRED, "%s needs the %s role" % (name, role), extra={"role": role})
         recent = None if repeatable or session is None else session.recent
         if recent is not None:
-            kept = recent.find(rid, name, args)
+            key = args_key(args)   # hashed once: a program part's value is kilobytes
+            kept = recent.find(rid, name, key)
             if kept is not None:
                 return recent.replay(kept, ctx, args)   # acted once already: answer, do not act
         try:
@@ -216,7 +218,7 @@ def handle(line, commands, ctx, session=None):
         except Exception as e:  # a bug in a handler must not take the loop down
             reply = error_reply(rid, PumpError(INTERNAL, "%s: %s" % (type(e).__name__, e)))
         if recent is not None:
-            recent.keep(rid, name, args, reply, replay)
+            recent.keep(rid, name, key, reply, replay)
         audit = getattr(ctx, "audit", None)
         if audit is not None:
             audit(name, args, reply)   # every command that reached its handler, for the log

@@ -10,7 +10,7 @@ from pump.errors import PumpError, BAD_REQUEST
 SIZE = 16
 
 
-def _key(args):
+def args_key(args):
     # a digest, not the arguments: a program part's value is kilobytes, and 16 of them kept in
     # RAM would starve the heap
     h = hashlib.sha256()
@@ -24,15 +24,14 @@ class RecentRequests:
         self.size = size
         self._items = []   # [rid, command, args key, ok, result or error or None, replay]
 
-    def find(self, rid, command, args):
-        """The kept entry for rid, None if unknown; the same id for another request is refused."""
-        for item in self._items:
-            if item[0] == rid and type(item[0]) is type(rid):
-                if item[1] != command or item[2] != _key(args):
-                    raise PumpError(BAD_REQUEST, "id %r was already used for %s: a new request needs "
-                                    "a new id" % (rid, item[1]), "id")
-                return item
-        return None
+    def find(self, rid, command, key):
+        """The kept entry for rid, None if unknown; the same id for another request (another
+        command, or arguments whose args_key differs) is refused."""
+        item = self.outcome(rid)
+        if item is not None and (item[1] != command or item[2] != key):
+            raise PumpError(BAD_REQUEST, "id %r was already used for %s: a new request needs "
+                            "a new id" % (rid, item[1]), "id")
+        return item
 
     def replay(self, item, ctx, args):
         reply = {"id": item[0], "ok": item[3], "replayed": True}
@@ -44,12 +43,12 @@ class RecentRequests:
             reply["result"] = item[4]
         return reply
 
-    def keep(self, rid, command, args, reply, replay):
+    def keep(self, rid, command, key, reply, replay):
         if reply["ok"]:
             kept = None if replay is not None else reply["result"]
         else:
             kept = reply["error"]
-        self._items.append([rid, command, _key(args), reply["ok"], kept, replay])
+        self._items.append([rid, command, key, reply["ok"], kept, replay])
         if len(self._items) > self.size:
             self._items.pop(0)
 

@@ -27,7 +27,6 @@ AUTH_FILE = "auth.json"     # {"device": id, "key": hex}: written by deploy, nev
 PATIENT = "patient"
 CLINICIAN = "clinician"
 SERVICE = "service"
-ROLES = (PATIENT, CLINICIAN, SERVICE)
 KEYED_ROLES = (CLINICIAN, SERVICE)
 NONCE_TTL_MS = 30000        # a challenge must be answered within this
 IDLE_MS = 15 * 60000        # a role lapses back to patient after this long without a command

@@ -292,11 +292,11 @@ def test_the_app_reads_its_device_key_from_the_provisioning_file():
 
 
 def test_a_kept_request_holds_a_digest_of_its_arguments_not_the_arguments():
-    from pump.recent_requests import RecentRequests
+    from pump.recent_requests import RecentRequests, args_key
     recent = RecentRequests()
     part = {"index": 1, "path": "flex", "value": "x" * 3000}   # a program part is kilobytes
-    recent.keep("p-1", "program_part", part, {"ok": True, "result": {"received": 1}}, None)
-    kept = recent.find("p-1", "program_part", part)
+    recent.keep("p-1", "program_part", args_key(part), {"ok": True, "result": {"received": 1}}, None)
+    kept = recent.find("p-1", "program_part", args_key(part))
     assert kept is not None and len(kept[2]) == 32
-    e = expect_raises(PumpError, recent.find, "p-1", "program_part", dict(part, value="y" * 3000))
+    e = expect_raises(PumpError, recent.find, "p-1", "program_part", args_key(dict(part, value="y" * 3000)))
     assert e.code == BAD_REQUEST
