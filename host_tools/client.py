@@ -134,12 +134,15 @@ class PumpClient:
                 continue
             if reply.get("id") != rid or "ok" not in reply:
                 continue  # a late reply to an earlier request, or the REPL echoing our line
-
             return reply
 
     def request(self, cmd, timeout=None, **args):
         """Send one command and return its result; a refusal raises DeviceError."""
         timeout = timeout or self.timeout
+        if self.info is None and command_view.acts(cmd):
+            # the boot this request runs in: if its reply is lost and the pump has restarted
+            # since, sending it again could make it run twice (_resolve_lost_reply)
+            self.hello(timeout)
         rid = self._new_id()
         try:
             reply = self._exchange(cmd, args, rid, timeout)
@@ -173,7 +176,7 @@ class PumpClient:
             if out.get("ok"):
                 return {"id": rid, "ok": True, "result": out.get("reply"), "replayed": True}
             return {"id": rid, "ok": False, "error": out.get("reply")}
-        if self.info is not None and out.get("boot") not in (None, self.info.get("boot")):
+        if out.get("boot") not in (None, self.info.get("boot")):
             raise UncertainDelivery(
                 "no reply to %s (request %s), and the pump restarted since (boot %s, was %s): look for "
                 "request %s in `pumpctl log --kind command` before trying again"
@@ -203,8 +206,7 @@ class PumpClient:
             key = keys.load(device)
         except keys.KeyStoreError as e:
             raise LinkError(str(e))
-        mac_needed = key is not None and role in key.roles()
-        if not mac_needed:
+        if key is None or role not in key.roles():
             raise DeviceError("auth_required", "the pump %s needs the %s role and this computer holds no "
                               "%s key for it (looked in %s)" % (device, role, role, keys.keys_dir()))
         ch = self.request("auth_challenge", role=role)
