@@ -188,13 +188,13 @@ def provision(transport, rekey=False, progress=None):
 
     A new key is saved here first, then written to the board (beside, then renamed): a cut in
     between leaves the board with its old key or none, never one nobody has."""
-    device, print_ = board_key(transport)
+    device, board_print = board_key(transport)
     if device is not None and not rekey:
         try:
             mine = keys.load(device)
         except keys.KeyStoreError as e:
             raise DeployError(str(e))
-        if mine is not None and mine.secret is not None and keys.fingerprint(mine.secret) == print_:
+        if mine is not None and mine.secret is not None and keys.fingerprint(mine.secret) == board_print:
             _say(progress, "device key: pump %s, held in %s" % (device, keys.keys_dir()))
             return device
         raise DeployError("the board holds a device key (pump %s) that %s does not hold: copy that "

@@ -60,6 +60,16 @@ class DeviceKey:
         h = _firmware_crypto()
         return h.hexlify(h.auth_mac(key, self.device_id, role, nonce))
 
+    def document(self):
+        """The key file's content: the secret, or only the role keys this file holds."""
+        if self.secret is not None:
+            return {"device": self.device_id, "secret": self.secret.hex()}
+        return {"device": self.device_id, "roles": {r: k.hex() for r, k in self._role_keys.items()}}
+
+    def save(self, path):
+        write_private(path, self.document())
+        self.path = path
+
     def __repr__(self):   # a key object in a traceback or a log shows no key material
         return "DeviceKey(%r, roles=%r)" % (self.device_id, self.roles())
 
@@ -109,10 +119,9 @@ def write_private(path, doc):
 def create(device_id, secret=None):
     """A new device secret, saved here before it goes to any board: no board holds a key that
     nobody has."""
-    secret = secret if secret is not None else os.urandom(32)
-    path = path_for(device_id)
-    write_private(path, {"device": device_id, "secret": secret.hex()})
-    return DeviceKey(device_id, secret=secret, path=path)
+    key = DeviceKey(device_id, secret=secret if secret is not None else os.urandom(32))
+    key.save(path_for(device_id))
+    return key
 
 
 def new_device_id():
@@ -121,10 +130,9 @@ def new_device_id():
 
 def export(key, roles, out_path):
     """A key file holding only the given roles' derived keys (e.g. a clinician's)."""
-    doc = {"device": key.device_id, "roles": {}}
+    role_keys = {}
     for role in roles:
-        k = key.role_key(role)
-        if k is None:
+        role_keys[role] = key.role_key(role)
+        if role_keys[role] is None:
             raise KeyStoreError("the key file for %s does not hold the %s role" % (key.device_id, role))
-        doc["roles"][role] = k.hex()
-    write_private(os.path.abspath(out_path), doc)
+    DeviceKey(key.device_id, role_keys=role_keys).save(os.path.abspath(out_path))

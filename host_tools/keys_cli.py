@@ -55,9 +55,7 @@ def cmd_import(args):
     if have is not None and not args.force:
         return exits.error("this computer already holds a key for pump %s" % key.device_id,
                            "pass --force to replace it")
-    with open(args.file) as f:
-        doc = json.load(f)
-    keys.write_private(keys.path_for(key.device_id), doc)
+    key.save(keys.path_for(key.device_id))
     print("imported the key of pump %s (roles %s) into %s" % (key.device_id, ", ".join(key.roles()),
                                                                 keys.keys_dir()))
     return exits.OK
