@@ -22,5 +22,9 @@ class SimStepper:
         simhw.motor_steps(n)
         self.steps_emitted += n
 
+    def emitted(self):
+        """Steps that left the STEP output since boot: the sim hands each to the plant at once."""
+        return self.steps_emitted
+
 
 DRIVER = SimStepper

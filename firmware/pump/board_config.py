@@ -101,12 +101,44 @@ BOARD = {"type": "obj", "fields": {
     "occlusion": {"type": "obj", "fields": _OCC_FIELDS, "default": dict(_OCCLUSION)},
     # the simulator owns the plant model and validates it itself
     "plant": {"type": "free"},
+    # how the host flashes MicroPython onto this board (host_tools/flash.py checks it)
+    "flash": {"type": "free"},
 }}
+
+PIN_SUFFIX = "_pin"   # a driver option naming a pin ends so: its value is a name from pins
+
+
+def _pin_problems(cleaned):
+    # Pins are named once in the pins table and referred to by name: a typo, or one pin wired to
+    # two signals, is found here, with its path, before any driver touches the hardware.
+    pins = cleaned.get("pins", {})
+    problems = []
+    users = {}
+    drivers = cleaned.get("drivers", {})
+    for role in sorted(drivers):
+        spec = drivers[role]
+        for key in sorted(spec):
+            if not key.endswith(PIN_SUFFIX):
+                continue
+            name = spec[key]
+            path = "drivers.%s.%s" % (role, key)
+            if not isinstance(name, str) or name not in pins:
+                problems.append((path, "names no pin in pins: %r (known: %s)"
+                                 % (name, ", ".join(sorted(pins)) or "none")))
+                continue
+            pin = pins[name]
+            if pin in users and users[pin][1] != name:
+                problems.append((path, "pin %r (%s) is already %s" % (pin, name, users[pin][0])))
+            else:
+                users[pin] = (path, name)
+    return problems
 
 
 def parse_board(obj):
     """Return the cleaned board dict (defaults filled) or raise ConfigError listing every problem."""
     cleaned, problems = validate(BOARD, obj, "")
+    if not problems:
+        problems = _pin_problems(cleaned)
     if problems:
         # a problem with the whole document has the empty path: name the document instead
         raise ConfigError([(p or "board.json", m) for p, m in problems])

@@ -75,7 +75,9 @@ def test_fills_defaults_for_optional_keys():
 
 def test_keeps_driver_owned_options_in_a_role():
     b = minimal()
-    b["drivers"]["motor"] = {"kind": "a4988", "step_pin": 2, "dir_pin": 3, "microsteps": 16}
+    b["pins"] = {"motor_step": 2, "motor_dir": 3}
+    b["drivers"]["motor"] = {"kind": "a4988", "step_pin": "motor_step", "dir_pin": "motor_dir",
+                             "microsteps": 16}
     assert parse_board(b)["drivers"]["motor"] == b["drivers"]["motor"]
 
 
@@ -328,3 +330,32 @@ def test_a_file_over_the_size_bound_is_refused_before_decoding():
 def test_a_directory_is_a_config_error_not_a_crash():
     e = expect_raises(ConfigError, load_board, ROOT + "/boards")
     assert e.problems[0][1].startswith("cannot read file"), e.problems
+
+
+# ---- pin names -----------------------------------------------------------------------------
+
+def test_refuses_a_driver_pin_option_that_names_no_pin():
+    b = minimal()
+    b["pins"] = {"motor_step": 2}
+    b["drivers"]["motor"]["step_pin"] = "motor_stpe"
+    path, msg = only_problem(b)
+    assert path == "drivers.motor.step_pin", path
+    assert "motor_stpe" in msg and "motor_step" in msg, msg
+
+
+def test_refuses_one_pin_wired_to_two_signals():
+    b = minimal()
+    b["pins"] = {"motor_step": 2, "buzzer": 2}
+    b["drivers"]["motor"]["step_pin"] = "motor_step"
+    b["drivers"]["annunciator"] = {"kind": "gpio_annunciator", "buzzer_pin": "buzzer"}
+    path, msg = only_problem(b)
+    assert "pin 2" in msg, msg
+
+
+def test_accepts_two_roles_sharing_one_named_signal():
+    # the TMC2209's UART, say, is one signal two options may name
+    b = minimal()
+    b["pins"] = {"motor_step": 2}
+    b["drivers"]["motor"]["step_pin"] = "motor_step"
+    b["drivers"]["encoder"] = {"kind": "x", "a_pin": "motor_step"}
+    assert parse_board(b)["pins"] == {"motor_step": 2}
