@@ -54,6 +54,10 @@ TABLE = {
     "motor_stall": (HIGH, "motor stall: the pump did not move as commanded",
                     "check the pump head, the driver wiring and the line for an occlusion, "
                     "then acknowledge"),
+    "motor_driver_fault": (HIGH, "motor driver fault: its pulses do not follow the commands, or "
+                                 "its chip reports a fault",
+                           "read the detail; check the driver's wiring, supply and temperature, "
+                           "then acknowledge"),
     "internal_fault": (HIGH, "internal fault: the firmware hit an unexpected error; the motor "
                              "was made safe",
                        "read the log, report it, then reset the pump"),

@@ -511,6 +511,7 @@ class App:
             now = clock.now_ms()
             # before this pass steps: the last pass's steps have had the wait to come out
             safety.check_motor(now)
+            safety.check_emitted(now)
             runaway = faults is not None and faults.active(RUNAWAY_FAULT) and ctl.state == RUNNING
             stepped = False
             if faults is not None and faults.active(CRASH_FAULT):

@@ -327,12 +327,14 @@ class GuardedMotor:
     alarm that stops delivery). While tripped, enable() leaves the motor disabled. Only enable,
     disable and step are offered: nothing else can move the motor past the guard."""
 
-    def __init__(self, motor, guard, clock, on_breach=None):
+    def __init__(self, motor, guard, clock, on_breach=None, on_enable=None):
         self.motor = motor
         self.guard = guard
         self.clock = clock
         self.on_breach = on_breach
+        self.on_enable = on_enable   # told before the driver is enabled (the emitted-step check)
         self._reported = False
+        self.enabled = False
         self.steps = 0     # every step passed on to the driver: what the stall check compares
 
     def enable(self):
@@ -340,10 +342,14 @@ class GuardedMotor:
             self.motor.disable()
             return False
         self._reported = False
+        if self.on_enable is not None:
+            self.on_enable()
         self.motor.enable()
+        self.enabled = True
         return True
 
     def disable(self):
+        self.enabled = False
         self.motor.disable()
 
     def step(self, n):
@@ -352,6 +358,7 @@ class GuardedMotor:
             self.motor.step(n)
             self.steps += n
             return True
+        self.enabled = False
         self.motor.disable()
         if not self._reported:
             self._reported = True

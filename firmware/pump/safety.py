@@ -4,6 +4,7 @@
 # actually commanded and knows nothing of the planner, so a planner fault cannot talk it round.
 from pump.alarms import AlarmSet, HIGH, TABLE, CLEARED, SILENCED, SILENCE_ENDED
 from pump.controller import RUNNING
+from pump.emitted_check import EmittedCheck
 from pump.guard import GuardedMotor, RunawayGuard
 from pump.occlusion import detectors
 from pump.program_limits import board_cap
@@ -31,7 +32,19 @@ class Safety:
         self.guard = RunawayGuard(app.ctl.pl_per_step, board_cap(cfg)[0],
                                   late_ms=cfg["limits"]["watchdog_ms"])
         self.guard.set_manual_rate(0, now)
-        self.motor = GuardedMotor(board.motor, self.guard, board.clock, self._on_breach)
+        self.motor = GuardedMotor(board.motor, self.guard, board.clock, self._on_breach,
+                                  self._on_enable)
+        # what the driver's pulse generator really emitted, where it can tell (drivers' emitted())
+        self._emitted = getattr(board.motor, "emitted", None)
+        self._driver_fault = getattr(board.motor, "fault", None)
+        self.emitted = None
+        if self._emitted is not None:
+            self.emitted = EmittedCheck(cfg["limits"]["max_steps_per_s"])
+            try:
+                self.emitted.rebase(self._emitted(), 0)
+            except OSError:
+                pass    # the first check reads it again and raises the alarm
+        self._next_driver_fault = now
         self.tasks = TaskMonitor()
         for name in TASKS:
             self.tasks.add(name, TASK_MAX_MS, now)
@@ -268,6 +281,58 @@ class Safety:
             self._encoder_lost = True
             self.latch("motor_stall", "cannot read the encoder: %s" % e)
             return None
+
+    # ---- the driver's own step count and fault flags ----------------------------------------
+
+    def _on_enable(self):
+        # a disable dropped whatever the driver still had queued: the lag counts from here
+        if self.emitted is not None:
+            out = self._read_emitted()
+            if out is not None:
+                self.emitted.rebase(out, self.motor.steps)
+
+    def _read_emitted(self):
+        try:
+            return self._emitted()
+        except OSError as e:
+            self._emitted_fault("cannot read the driver's emitted step count: %s" % e)
+            return None
+
+    def _emitted_fault(self, detail, code="motor_driver_fault"):
+        # the motor off first (the driver's own disable stops its pulse generator), then the alarm
+        self.motor.disable()
+        self.latch(code, detail)
+
+    def check_emitted(self, now):
+        """Compare the pins' step count with the commands (every CHECK_MS), and poll the driver
+        chip's fault flags once a second."""
+        if self._driver_fault is not None and now >= self._next_driver_fault:
+            self._next_driver_fault = now + 1000
+            try:
+                why = self._driver_fault()
+            except OSError as e:
+                why = "cannot read the driver's status: %s" % e
+            if why:
+                self._emitted_fault("driver reports: %s" % why)
+        check = self.emitted
+        if check is None or not check.due(now):
+            return
+        out = self._read_emitted()
+        if out is None:
+            return
+        bad = check.judge(out, self.motor.steps, self.motor.enabled)
+        if bad is None:
+            return
+        kind, emitted, commanded = bad
+        if kind == "excess":
+            # counted once: the next report is of steps beyond these
+            check.rebase(out, self.motor.steps)
+            self._emitted_fault("the motor driver emitted %d steps where %d were commanded: "
+                                "motor disabled" % (emitted, commanded), "over_delivery")
+        else:
+            check.rebase(out, self.motor.steps)
+            self._emitted_fault("%d steps commanded, %d came out of the driver: its pulses "
+                                "stopped" % (commanded, emitted))
 
     # ---- supply ------------------------------------------------------------------------------
 

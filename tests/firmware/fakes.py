@@ -188,6 +188,8 @@ class FakeMotor:
         self.calls = []
         self.steps = 0
         self.bursts = []      # (now_ms or None, n) per step() call; None stops recording steps
+        self.out_extra = 0    # pulses the "hardware" emitted beyond (+) or short of (-) the steps
+        self.fault_text = None
 
     def enable(self):
         self.enabled = True
@@ -196,6 +198,12 @@ class FakeMotor:
     def disable(self):
         self.enabled = False
         self.calls.append("disable")
+
+    def emitted(self):
+        return self.steps + self.out_extra
+
+    def fault(self):
+        return self.fault_text
 
     def step(self, n):
         self.steps += n

@@ -11,6 +11,7 @@ REQUIRED = {
     "reservoir_discrepancy": MEDIUM, "watchdog_reset": HIGH, "task_stalled": HIGH,
     "pressure_sensor_fault": HIGH, "supply_low": MEDIUM, "supply_end_of_service": HIGH,
     "motor_stall": HIGH, "internal_fault": HIGH, "program_store_bad": HIGH,
+    "motor_driver_fault": HIGH,
 }
 
 
