@@ -1,6 +1,14 @@
 # Boot entry: start the pump app; if it ever escapes, motor off first, then log and reset.
 import sys
 
+try:
+    # drivers count steps and encoder edges in hard interrupts: an exception raised there needs a
+    # buffer allocated now, as allocation is impossible inside the handler (absent on the unix port)
+    import micropython
+    micropython.alloc_emergency_exception_buf(100)
+except (ImportError, AttributeError):
+    pass
+
 
 def _service_requested():
     import os
