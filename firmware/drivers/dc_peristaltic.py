@@ -22,12 +22,16 @@ class DcPeristaltic:
     encoder: input Pin; timer: machine.Timer for the loop, or None (call service() instead)."""
 
     def __init__(self, pwm, enable, encoder, timer, counts_per_step, kp=0.05, min_duty=0.2,
-                 max_duty=1.0, loop_ms=20, stall_ms=1000, max_steps_per_s=200):
+                 max_duty=1.0, loop_ms=20, stall_ms=1000, max_steps_per_s=200,
+                 overshoot_steps=2):
         self._pwm = pwm
         self._en = enable
         self._enc = encoder
         self._timer = timer
         self.counts_per_step = counts_per_step
+        # how far a coast past the target may run before the app's emitted-step check calls it
+        # over-delivery (pump/emitted_check.py): tune kp and min_duty until it never does
+        self.overshoot_steps = overshoot_steps
         self._kp = int(kp * DUTY_FULL + 0.5)          # duty (u16) per count behind
         if self._kp < 1:
             self._kp = 1
@@ -212,6 +216,7 @@ def build(spec, cfg):
     timer_id = number(spec, role, "timer", -1, 15, -1)
     loop_ms = number(spec, role, "loop_ms", 5, 200, 20)
     stall_ms = number(spec, role, "stall_ms", 100, 60000, 1000)
+    overshoot = number(spec, role, "overshoot_steps", 0, 100, 2)
     step_period_ns(cfg)     # checks limits.max_steps_per_s
     rate = cfg.get("limits", {}).get("max_steps_per_s", 200)
     from drivers.pins import input_pin, output_pin, pin_id
@@ -222,7 +227,8 @@ def build(spec, cfg):
     pwm.duty_u16(0)
     enc = input_pin(spec, cfg, "encoder_a_pin", pull="up")
     timer = machine.Timer(timer_id)
-    return DcPeristaltic(pwm, en, enc, timer, cps, kp, min_duty, max_duty, loop_ms, stall_ms, rate)
+    return DcPeristaltic(pwm, en, enc, timer, cps, kp, min_duty, max_duty, loop_ms, stall_ms, rate,
+                         overshoot)
 
 
 DRIVER = build

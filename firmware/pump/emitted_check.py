@@ -17,7 +17,10 @@ class EmittedCheck:
     then never emitted, so the lag restarts there. The excess does not: dropped steps only make
     the pins' count smaller."""
 
-    def __init__(self, max_steps_per_s):
+    def __init__(self, max_steps_per_s, slack=0):
+        # slack: steps a driver may run past its commands by design (a DC motor coasts past its
+        # target, and takes it off the next steps); a stepper's is 0
+        self.slack = slack
         self.max_lag = int(max_steps_per_s * LAG_S)
         if self.max_lag < LAG_MIN_STEPS:
             self.max_lag = LAG_MIN_STEPS
@@ -40,7 +43,7 @@ class EmittedCheck:
         """None, or (kind, out, cmd): "excess" or "lag", with the counts since the base."""
         out = emitted - self.base_out
         cmd = commanded - self.base_cmd
-        if out > cmd:
+        if out > cmd + self.slack:
             return ("excess", out, cmd)
         if enabled and cmd - out > self.max_lag:
             return ("lag", out, cmd)

@@ -39,7 +39,8 @@ class Safety:
         self._driver_fault = getattr(board.motor, "fault", None)
         self.emitted = None
         if self._emitted is not None:
-            self.emitted = EmittedCheck(cfg["limits"]["max_steps_per_s"])
+            self.emitted = EmittedCheck(cfg["limits"]["max_steps_per_s"],
+                                        getattr(board.motor, "overshoot_steps", 0))
             try:
                 self.emitted.rebase(self._emitted(), 0)
             except OSError:

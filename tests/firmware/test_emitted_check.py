@@ -37,6 +37,12 @@ def test_one_step_more_than_commanded_is_an_excess():
     assert c.judge(101, 100, False) == ("excess", 101, 100)     # disabled or not
 
 
+def test_a_driver_that_coasts_by_design_may_run_its_slack_past_the_commands_and_no_more():
+    c = EmittedCheck(200, slack=2)
+    assert c.judge(102, 100, True) is None
+    assert c.judge(103, 100, True) == ("excess", 103, 100)
+
+
 def test_a_lag_beyond_two_seconds_of_top_speed_is_judged_only_while_enabled():
     c = EmittedCheck(200)
     assert c.max_lag == 400
