@@ -184,9 +184,10 @@ def build_parser():
     from host_tools import keys_cli
     keys_cli.add_parsers(sub)
 
-    from host_tools import boards, ports
+    from host_tools import boards, flash, ports
     boards.add_parser(sub)
     ports.add_parser(sub, DEFAULT_SIM_HOME)
+    flash.add_parser(sub)
     from host_tools import calibrate_cli, guided_cli
     calibrate_cli.add_parsers(sub, _client)
     guided_cli.add_parsers(sub, _client)
