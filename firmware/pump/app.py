@@ -44,6 +44,9 @@ def _read_build():
     return info.get("build") if isinstance(info, dict) else None  # a bad label must not stop the pump
 
 
+DRAIN_POLL_MS = 50   # how often a finished calibration run looks for its last pulses
+
+
 class App:
     def __init__(self, board, library=None, crashed=None, auth_file=AUTH_FILE):
         self.board = board
@@ -362,7 +365,7 @@ class App:
             ctl.reservoir_pl -= n * ctl.pl_per_step
             self.safety.on_steps(now, n)
             self.check_reservoir()   # reservoir_empty (high) ends the run through stop_for_alarm
-        if self.cal_run is run and run.finished():
+        if self.cal_run is run and run.finished() and self.safety.motor_caught_up():
             self.calibration_end("done")
         return stepped
 
@@ -553,7 +556,9 @@ class App:
                 wait = nxt - now
             if self.cal_run is not None:
                 nxt = self.cal_run.next_due_ms()
-                if nxt is not None and nxt - now < wait:
+                if nxt is None:
+                    nxt = now + DRAIN_POLL_MS   # all commanded: waiting for the last pulses
+                if nxt - now < wait:
                     wait = nxt - now
             if sample is not None and sample - now < wait:
                 wait = sample - now

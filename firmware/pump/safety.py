@@ -304,6 +304,18 @@ class Safety:
         self.motor.disable()
         self.latch(code, detail)
 
+    def motor_caught_up(self):
+        """True when every step commanded since the last enable has left the driver's pins (or
+        the driver cannot tell): a calibration run is over only then, not when its last
+        command was queued, or a Pico's PIO would be stopped with a batch still to go."""
+        check = self.emitted
+        if check is None:
+            return True
+        out = self._read_emitted()
+        if out is None:
+            return True     # the alarm is raised; nothing to wait for
+        return out - check.base_out >= self.motor.steps - check.base_cmd
+
     def check_emitted(self, now):
         """Compare the pins' step count with the commands (every CHECK_MS), and poll the driver
         chip's fault flags once a second."""

@@ -56,6 +56,21 @@ def test_a_calibration_run_moves_exactly_its_steps_at_the_board_rate_cap_without
     assert abs(cal["run"]["elapsed_ms"] - 144000) <= 1000, cal["run"]
 
 
+def test_a_calibration_run_ends_only_when_its_last_steps_have_left_the_driver():
+    # a real board's pulse generator trails the commands: stopping at the last command would
+    # cut its last batch, and the balance would weigh less than the steps counted
+    app = boot()
+    ok(app, "calibrate_run", {"steps": 2000})
+    app.board.motor.out_extra = -5            # five steps still queued in the driver
+    run_more(app, 150000)
+    assert app.board.motor.steps == 2000 and app.board.motor.enabled is True
+    assert app.cal_run is not None
+    app.board.motor.out_extra = 0             # they came out
+    run_more(app, 100)
+    assert app.cal_run is None and app.board.motor.enabled is False
+    assert events(app, "calibration_run")[-1]["result"] == "done"
+
+
 def test_a_calibration_run_is_counted_against_the_reservoir_and_by_the_over_delivery_guard():
     app = boot()
     before = app.ctl.reservoir_pl
