@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip --disable-pip-version-check --quiet
 
-.PHONY: venv test unit hil soak demo deploy bench service clean
+.PHONY: venv test unit hil soak demo deploy bench service clean typecheck firmware
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,30 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP)
 
-# Firmware unit tests on the MicroPython unix port first, then everything under pytest
-# (the same firmware tests on CPython, host tests, and the HIL suite on a simulated board).
-test: $(STAMP)
+# The firmware type-checked per port first, then its unit tests on the MicroPython unix port,
+# then everything under pytest (the same firmware tests on CPython, host tests, and the HIL suite
+# on a simulated board; the host tests compile every firmware file with mpy-cross).
+test: $(STAMP) typecheck
 	$(BIN)/micropython tests/mprun.py
 	$(BIN)/python -m pytest -q
+
+# Each port's MicroPython stubs in a folder of their own: they define the same modules.
+STUB_PORTS := rp2 esp32 stm32
+build/stubs/%/.installed: requirements-stubs/%.lock
+	rm -rf build/stubs/$*
+	$(PIP) install --no-deps --target build/stubs/$* -r $<
+	cp $< $@
+
+# mypy over what each port's boards run, against that port's stubs (host_tools/typecheck.py)
+typecheck: $(STAMP) $(STUB_PORTS:%=build/stubs/%/.installed)
+	$(BIN)/python -m host_tools.typecheck
+
+# A MicroPython firmware image with the board's modules frozen in (boards/<name>/manifest.py):
+# make firmware BOARD=rp2_pico MICROPYTHON_DIR=/path/to/micropython (a checkout with its
+# submodules and the port's toolchain: arm-none-eabi-gcc for rp2 and stm32, ESP-IDF for esp32).
+firmware: $(STAMP)
+	@if [ -z "$(BOARD)" ] || [ -z "$(MICROPYTHON_DIR)" ]; then echo "usage: make firmware BOARD=<name> MICROPYTHON_DIR=<micropython checkout>"; exit 2; fi
+	$(BIN)/python -m host_tools.frozen build $(BOARD) --micropython $(MICROPYTHON_DIR)
 
 hil: $(STAMP)
 	$(BIN)/python -m pytest -q hil_tests
@@ -33,10 +52,10 @@ soak: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/pumpctl demo
 
-# make deploy BOARD=sim PORT=/path/to/link [STOP=1]
+# make deploy BOARD=sim PORT=/path/to/link [STOP=1] [FROZEN=1]
 deploy: $(STAMP)
-	@if [ -z "$(BOARD)" ] || [ -z "$(PORT)" ]; then echo "usage: make deploy BOARD=<name> PORT=<serial port> [STOP=1]"; exit 2; fi
-	$(BIN)/pumpctl --port $(PORT) deploy --board $(BOARD) $(if $(STOP),--stop)
+	@if [ -z "$(BOARD)" ] || [ -z "$(PORT)" ]; then echo "usage: make deploy BOARD=<name> PORT=<serial port> [STOP=1] [FROZEN=1]"; exit 2; fi
+	$(BIN)/pumpctl --port $(PORT) deploy --board $(BOARD) $(if $(STOP),--stop) $(if $(FROZEN),--frozen)
 
 bench: $(STAMP)
 	$(BIN)/python -m host_tools.bench

@@ -52,3 +52,15 @@ def test_deploy_removes_stale_modules_that_could_shadow_new_ones(board):
 def test_deploy_refuses_an_unknown_board_and_names_the_known_ones():
     with pytest.raises(DeployError, match="known boards: .*sim"):
         deploy("/dev/null", "no_such_board")
+
+
+def test_a_frozen_deploy_is_refused_by_a_board_with_nothing_frozen_in_and_changes_nothing(sim_only, board):
+    # the sim's MicroPython has no pump package frozen in, like a board flashed with a stock image
+    app = os.path.join(board.flash, "pump", "app.mpy")
+    with open(app, "rb") as f:
+        before = f.read()
+    with pytest.raises(DeployError, match="no pump firmware frozen in"):
+        deploy(board.link, "sim", frozen=True)
+    with open(app, "rb") as f:
+        assert f.read() == before
+    assert not os.path.exists(os.path.join(board.flash, "build.json.tmp"))

@@ -6,8 +6,9 @@ from host_tools import paths
 
 
 def list_boards(boards_dir=None):
-    """[{name, description, port, drivers, path}] sorted by name; a board.json that cannot be read
-    is listed with an "error" so a broken folder shows up instead of vanishing."""
+    """[{name, description, port, drivers, flash, path}] sorted by name (flash: how MicroPython
+    goes onto a real board, None for the sim); a board.json that cannot be read is listed with an
+    "error" so a broken folder shows up instead of vanishing."""
     boards_dir = boards_dir or paths.BOARDS_DIR
     out = []
     for name in sorted(os.listdir(boards_dir)) if os.path.isdir(boards_dir) else ():
@@ -18,8 +19,10 @@ def list_boards(boards_dir=None):
         try:
             with open(path) as f:
                 doc = json.load(f)
+            flash = doc.get("flash")
             entry.update(description=doc.get("description", ""), port=doc.get("port", ""),
-                         drivers={role: (d or {}).get("kind") for role, d in (doc.get("drivers") or {}).items()})
+                         drivers={role: (d or {}).get("kind") for role, d in (doc.get("drivers") or {}).items()},
+                         flash=flash if isinstance(flash, dict) else None)
         except (OSError, ValueError, AttributeError) as e:
             entry["error"] = "cannot read board.json: %s" % e
         out.append(entry)
@@ -34,8 +37,13 @@ def format_boards(boards):
         if "error" in b:
             lines.append("%-10s %s" % (b["name"], b["error"]))
             continue
-        lines.append("%-10s port %-6s %s" % (b["name"], b["port"], b["description"]))
-        lines.append("%-10s drivers: %s" % ("", ", ".join("%s=%s" % kv for kv in b["drivers"].items())))
+        lines.append("%s  port %s: %s" % (b["name"], b["port"], b["description"]))
+        flash = b.get("flash")
+        if flash:
+            lines.append("    flash: %s, MicroPython %s %s+ (%s)" % (
+                flash.get("method"), flash.get("micropython_board"), flash.get("min_version"),
+                flash.get("download")))
+        lines.append("    drivers: %s" % ", ".join("%s=%s" % kv for kv in b["drivers"].items()))
     return "\n".join(lines)
 
 

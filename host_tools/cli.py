@@ -84,7 +84,7 @@ def cmd_deploy(args):
     from host_tools.progress import Reporter
     with Reporter("deploy") as r:
         deploy(args.port, args.board, stop=args.stop, rekey=args.rekey, progress=r.say,
-               step=r.step_or_none)
+               step=r.step_or_none, frozen=args.frozen)
 
 
 def cmd_sim(args):
@@ -161,6 +161,9 @@ def build_parser():
     s.add_argument("--stop", action="store_true", help="stop delivery first if the pump is delivering")
     s.add_argument("--rekey", action="store_true",
                    help="give the pump a new device key (other computers' keys for it stop working)")
+    s.add_argument("--frozen", action="store_true",
+                   help="the board runs a frozen build (make firmware): copy only main.py and the "
+                        "data files, and remove pump/ and drivers/ modules left on its filesystem")
     s.set_defaults(func=cmd_deploy)
 
     s = sub.add_parser("sim", help="run the simulated board behind a pseudo-terminal")

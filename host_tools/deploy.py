@@ -15,7 +15,9 @@ from mpremote.transport_serial import SerialTransport
 from host_tools import keys, paths
 from host_tools.client import PumpClient, LinkError, DeviceError
 
-# Folders the deploy owns on the board: anything else there is stale and removed.
+# Folders the deploy owns on the board: anything else there is stale and removed. On a board
+# running a frozen build every file there is stale: the filesystem comes first on sys.path, so
+# a module left there would shadow its frozen version.
 MANAGED_DIRS = ("pump", "drivers")
 _SOURCE_ONLY = ("main.py",)   # MicroPython runs main.py only from source
 _CHUNK = 1024
@@ -103,8 +105,14 @@ def _read(path):
         return None
 
 
-def build_manifest(board_name, progress=None):
-    files = compile_firmware(progress)
+def build_manifest(board_name, progress=None, frozen=False):
+    """{remote path: bytes} and the build id. frozen: for a board whose MicroPython has pump/ and
+    its drivers frozen in (host_tools/frozen.py), only main.py and the data files."""
+    if frozen:
+        with open(os.path.join(paths.FIRMWARE_DIR, "main.py"), "rb") as f:
+            files = {"main.py": f.read()}
+    else:
+        files = compile_firmware(progress)
     files["board.json"] = load_board_file(board_name)
     files["drugs.json"] = load_library_file()
     digest = hashlib.sha256()
@@ -113,8 +121,10 @@ def build_manifest(board_name, progress=None):
     build = digest.hexdigest()[:16]
     paths.use_firmware_modules()
     from pump.version import FIRMWARE_VERSION
-    files["build.json"] = json.dumps({"build": build, "board": board_name,
-                                      "firmware": FIRMWARE_VERSION}).encode()
+    info = {"build": build, "board": board_name, "firmware": FIRMWARE_VERSION}
+    if frozen:
+        info["frozen"] = True
+    files["build.json"] = json.dumps(info).encode()
     return files, build
 
 
@@ -209,6 +219,50 @@ def provision(transport, rekey=False, progress=None):
     _say(progress, "device key: new key for pump %s, saved in %s (the secret is never shown)"
          % (device, key.path))
     return device
+
+
+# The firmware version frozen into the board's MicroPython, looked up with only the frozen
+# modules on the path (the filesystem's own pump/ must not answer for it).
+_FROZEN_SCRIPT = """
+import sys
+_p = list(sys.path)
+while sys.path:
+    sys.path.pop()
+sys.path.append('.frozen')
+try:
+    import pump.version as _v
+    print('frozen', _v.FIRMWARE_VERSION)
+except ImportError:
+    print('frozen -')
+while sys.path:
+    sys.path.pop()
+for _x in _p:
+    sys.path.append(_x)
+"""
+
+
+def frozen_version(transport):
+    """FIRMWARE_VERSION of the pump package frozen into the board's MicroPython, or None."""
+    for line in transport.exec(_FROZEN_SCRIPT).decode().splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "frozen":
+            return None if parts[1] == "-" else parts[1]
+    return None
+
+
+def check_frozen(transport, progress=None):
+    version = frozen_version(transport)
+    if version is None:
+        raise DeployError("the board's MicroPython has no pump firmware frozen in: flash a frozen "
+                          "build first (make firmware BOARD=... MICROPYTHON_DIR=..., see "
+                          "docs/drivers.md) or deploy without --frozen")
+    paths.use_firmware_modules()
+    from pump.version import FIRMWARE_VERSION
+    if version != FIRMWARE_VERSION:
+        _say(progress, "warning: the board's frozen firmware is %s, this checkout is %s: its data "
+             "files may not suit it; rebuild and flash the firmware" % (version, FIRMWARE_VERSION))
+    else:
+        _say(progress, "frozen firmware %s on the board" % version)
 
 
 def remote_hashes(transport, remote_paths):
@@ -325,13 +379,16 @@ def wait_for_app(port, build=None, timeout=20.0):
                       "(see its REPL output with `mpremote connect %s repl`)" % (port, timeout, build, port))
 
 
-def deploy(port, board_name, stop=False, progress=None, step=None, rekey=False):
+def deploy(port, board_name, stop=False, progress=None, step=None, rekey=False, frozen=False):
     """progress(message) hears each stage; step(done, total, path), if given, hears the file copy
-    instead of the per-file messages (a progress bar)."""
-    files, build = build_manifest(board_name, progress)
+    instead of the per-file messages (a progress bar). frozen: the board runs a frozen build:
+    copy main.py and the data files only, and remove the modules left on its filesystem."""
+    files, build = build_manifest(board_name, progress, frozen=frozen)
     _stop_app(port, stop, progress)
     transport = _connect_repl(port)
     try:
+        if frozen:
+            check_frozen(transport, progress)   # before anything on the board is touched
         device = provision(transport, rekey, progress)
         have = remote_hashes(transport, list(files))
         want = {p: hashlib.sha256(d).hexdigest() for p, d in files.items()}

@@ -31,9 +31,8 @@ def input_pin(spec, cfg, key, pull=None, required=True):
     if pid is None:
         return None
     import machine
-    p = None
     if pull == "up":
-        p = machine.Pin.PULL_UP
-    elif pull == "down":
-        p = machine.Pin.PULL_DOWN
-    return machine.Pin(pid, machine.Pin.IN, p)
+        return machine.Pin(pid, machine.Pin.IN, machine.Pin.PULL_UP)
+    if pull == "down":
+        return machine.Pin(pid, machine.Pin.IN, machine.Pin.PULL_DOWN)
+    return machine.Pin(pid, machine.Pin.IN)

@@ -77,7 +77,7 @@ TABLE = {
 #   medium: yellow light flashing 0.4-0.8 Hz, a burst of 3 pulses repeated every 2.5-30 s
 #   low:    cyan or yellow light steady, one pulse (allowed, never repeated faster than 15 s)
 #   info:   steady light, no sound
-PATTERNS = {
+PATTERNS = {  # type: dict
     HIGH: {"led": "red_flash_fast", "buzzer": "burst_10"},
     MEDIUM: {"led": "yellow_flash_slow", "buzzer": "burst_3"},
     LOW: {"led": "cyan_steady", "buzzer": "pulse_1"},

@@ -353,6 +353,8 @@ class App:
 
     def _calibration_pass(self, now):
         run = self.cal_run
+        if run is None:
+            return False
         ctl = self.ctl
         n = run.due(now)
         left = ctl.reservoir_pl // ctl.pl_per_step
@@ -365,12 +367,14 @@ class App:
             ctl.reservoir_pl -= n * ctl.pl_per_step
             self.safety.on_steps(now, n)
             self.check_reservoir()   # reservoir_empty (high) ends the run through stop_for_alarm
-        if self.cal_run is run and run.finished() and self.safety.motor_caught_up():
+        if run.finished() and self.cal_run is run and self.safety.motor_caught_up():
             self.calibration_end("done")
         return stepped
 
     def calibration_end(self, result, reason=None):
         run, self.cal_run = self.cal_run, None
+        if run is None:
+            return
         if self.ctl.state != RUNNING:
             self.safety.motor.disable()
         now = self.now()
@@ -539,7 +543,7 @@ class App:
             sample = safety.sense(now)
             safety.poll(now)
             if safety.may_feed(now):
-                self._wdt.feed()
+                self._wdt.feed()  # type: ignore[union-attr]  # run() started it before the loop
             if self._settle_at is not None and now >= self._settle_at:
                 self._settle_at = None
                 crash.settled()   # it ran a minute: a later crash starts a new streak

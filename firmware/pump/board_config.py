@@ -21,7 +21,7 @@ _KIND = {"type": "str", "min_len": 1, "max_len": 32, "required": True}
 
 def _role(required):
     # only "kind" is ours: a driver validates its own options (pins, addresses...) when built
-    s = {"type": "obj", "fields": {"kind": _KIND}, "extra": "keep"}
+    s = {"type": "obj", "fields": {"kind": _KIND}, "extra": "keep"}  # type: dict
     if required:
         s["required"] = True
     return s
@@ -29,7 +29,7 @@ def _role(required):
 
 # the encoder's stall check settings are the firmware's (pump/stall.py), so they are checked here;
 # anything else in the role is the driver's
-_ENCODER = {"type": "obj", "extra": "keep", "fields": {
+_ENCODER = {"type": "obj", "extra": "keep", "fields": {  # type: dict
     "kind": _KIND,
     "stall_steps": {"type": "int", "ge": 1, "le": 10000},
     "stall_fraction": {"type": "num", "ge": 0, "lt": 1},
@@ -113,7 +113,7 @@ def _pin_problems(cleaned):
     # two signals, is found here, with its path, before any driver touches the hardware.
     pins = cleaned.get("pins", {})
     problems = []
-    users = {}
+    users = {}  # type: dict
     drivers = cleaned.get("drivers", {})
     for role in sorted(drivers):
         spec = drivers[role]

@@ -43,8 +43,8 @@ class Controller:
             raise PumpError(BAD_ARG, "rate_ul_h must be >= 0, got %r" % rate_ul_h, "args.rate_ul_h")
         # a rate far above the limit is refused before rounding, which overflows on inf
         too_high = rate_ul_h * 1000 >= self.max_rate_nl_h + 1
-        rate = None if too_high else ul_h_to_nl_h(rate_ul_h)
-        if too_high or rate > self.max_rate_nl_h:
+        rate = self.max_rate_nl_h + 1 if too_high else ul_h_to_nl_h(rate_ul_h)
+        if rate > self.max_rate_nl_h:
             raise PumpError(LIMIT, "rate_ul_h %r is above the board's maximum of %s uL/h"
                             % (rate_ul_h, self.max_rate_nl_h / 1000), "args.rate_ul_h")
         self.rate_nl_h = rate

@@ -290,7 +290,7 @@ class ProgramBuilder:
                 starts[i] = ms
                 rates[i] = units.milli(step["rate"])
         if ok:
-            self.flex[key] = (starts, rates)
+            self.flex[key] = (starts, rates)  # type: ignore[index]  # a flex part came: flex is {}
 
     # ---- the whole program ---------------------------------------------------------------------
 
@@ -300,7 +300,7 @@ class ProgramBuilder:
         if self.sections is None:
             self.problem("", 'the header part (path "", the document without flex) never came')
         elif not self.shapeless:
-            self._structure()
+            self._structure(self.sections)
         program = self._compile(current)
         if self.more:
             self.problems.append(("program", "and %d more problems" % self.more))
@@ -308,8 +308,7 @@ class ProgramBuilder:
             raise ProgramError(self.problems)
         return program
 
-    def _structure(self):
-        secs = self.sections
+    def _structure(self, secs):
         has_flex = self.flex is not None
         if "basal" in secs and has_flex:
             self.problem("flex", "[basal] and [flex] exclude each other: keep one")
@@ -336,7 +335,7 @@ class ProgramBuilder:
         p.name = s.get("name", "")
         p.purpose = s.get("purpose", "bench")
         p.drug = s.get("drug.name", "")
-        p.dose_units = du = s.get("drug.dose_units")
+        du = s.get("drug.dose_units")
         cu, cm = s.get("drug.concentration_units"), s.get("drug.concentration")
         for field, key in (("capacity_nl", "capacity_ml"), ("volume_nl", "volume_ml"),
                            ("low_nl", "low_ml")):
@@ -344,6 +343,7 @@ class ProgramBuilder:
         p.cap_nl_day, p.cap_limit = board_cap(self.board)
         if du is None or cu is None or cm is None:
             return p    # nothing more can be worked out; the problems say why
+        p.dose_units = du
         p.conc_ng_ml = units.conc_ng_ml(cm, cu)
         self._schedules(p)
         self._boluses(p)
@@ -354,7 +354,7 @@ class ProgramBuilder:
         return units.daily_rate_nl_day(milli, p.dose_units, p.conc_ng_ml)
 
     def _day(self, p, path, key):
-        starts, milli = self.flex[key]
+        starts, milli = self.flex[key]  # type: ignore[index]  # only days of a flex part
         rates, cut, top = [0] * len(milli), [], 0
         for i in range(len(milli)):
             r = self._rate(p, milli[i])

@@ -193,6 +193,6 @@ def clinician_bolus(program, dose, duration_min, board_cfg):
         cap, cap_limit = program.cap_nl_day, program.cap_limit
     if cap - top <= 0:
         raise ProgramError([("dose", no_room(cap, cap - top, cap_limit))])
-    cuts = []
+    cuts = []  # type: list
     dur = stretch("duration_min", vol, duration_min * _MIN, cap - top, cap, cap_limit, cuts)
     return Bolus(vol, dur), soft, cuts

@@ -62,7 +62,8 @@ class ProgramStore:
             raise _Bad("not a store file")
         if h["v"] > VERSION:
             raise _Bad("written by a newer store version %d" % h["v"])
-        seq, n, crc = h.get("seq"), h.get("len"), h.get("crc")
+        # absent fields default to values the checks below refuse
+        seq, n, crc = h.get("seq", 0), h.get("len", -1), h.get("crc", -1)
         if not (_is_int(seq) and seq >= 1 and _is_int(n) and 0 <= n <= MAX_BODY
                 and _is_int(crc) and 0 <= crc <= 0xFFFFFFFF):
             raise _Bad("not a store file (bad header fields)")

@@ -24,9 +24,9 @@ except ImportError:  # CPython (host validation, unit tests)
     import time as _time
 
     def ticks_ms():
-        return int(_time.monotonic() * 1000)
+        return int(_time.monotonic() * 1000)  # type: ignore[attr-defined]  # CPython's time
 
-    def ticks_diff(a, b):
+    def ticks_diff(a, b):  # type: ignore[no-redef]  # CPython's stand-in for MicroPython's
         return a - b
 
 
@@ -78,7 +78,7 @@ class LineReader:
             return NO_MEMORY
 
     def feed(self, data):
-        out = []
+        out = []  # type: list
         if not data:
             return out
         self._drop_if_stale()

@@ -107,7 +107,8 @@ class RecordRing:
             if r is not None and (latest is None or r[0] > latest[0]):
                 latest = r
         self._cur, self._count = cur, count
-        self._seq, self._latest = latest[0], latest
+        # segment cur holds the valid record the scan above found, so latest is one
+        self._seq, self._latest = latest[0], latest  # type: ignore[index]
 
     def append(self, payload):
         """Write one record (text without a newline) after the newest; return its seq."""

@@ -66,7 +66,7 @@ class Safety:
         self.last_kpa = None
         self._same = 0               # readings in a row equal to the last, with steps between
         self._occluded_at = None     # (kpa, undelivered_ul) when the occlusion alarm was raised
-        self._open_kpa = None        # the line's level before the occlusion
+        self._open_kpa = 0.0         # the line's level before the occlusion (set with _occluded_at)
         self.released_ul = None      # the bolus an occlusion let go when it cleared
         # motor stall: only where an encoder shows what the rotor did (pump/stall.py)
         self.encoder = board.encoder
@@ -220,7 +220,8 @@ class Safety:
         for d in held:
             s = d.state()
             names.append("%s (%.2f uL held back: %s)" % (type(d).__name__, s["undelivered_ul"], s["reason"]))
-        self._open_kpa = self.detectors[0].state()["baseline_kpa"]
+        # only a board with a pressure sensor has detectors to raise this: both are there
+        self._open_kpa = self.detectors[0].state()["baseline_kpa"]  # type: ignore[misc]
         self._occluded_at = (kpa, held[0].state()["undelivered_ul"])
         self.raise_alarm("occlusion", "; ".join(names))
 

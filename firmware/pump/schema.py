@@ -50,7 +50,7 @@ class SchemaError(ValueError):
 
 def validate(schema, value, path=""):
     check_schema(schema)
-    problems = []
+    problems = []  # type: list
     cleaned = _validate(schema, value, path, problems)
     return cleaned, problems
 
@@ -300,7 +300,7 @@ def check_schema(schema, where="schema"):
     if "default" in schema:
         if schema.get("required", False):
             raise SchemaError("%s: a key cannot be both required and defaulted" % where)
-        bad = []
+        bad = []  # type: list
         _validate(schema, schema["default"], where, bad)
         if bad:
             raise SchemaError("%s: default breaks its own schema: %s" % (where, bad[0][1]))

@@ -86,3 +86,16 @@ def test_ports_json_is_one_document_with_ports_and_sims_and_needs_no_port(tmp_pa
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert set(doc) == {"ports", "sims"}
+
+
+def test_boards_show_how_micropython_goes_onto_each_real_board():
+    result = pumpctl("boards", "--json")
+    assert result.returncode == 0, result.stderr
+    listed = {b["name"]: b for b in json.loads(result.stdout)}
+    assert listed["rp2_pico"]["port"] == "rp2"
+    assert listed["rp2_pico"]["flash"]["method"] == "uf2"
+    assert listed["esp32_devkitc"]["flash"]["micropython_board"] == "ESP32_GENERIC"
+    assert listed["sim"]["flash"] is None
+    text = pumpctl("boards").stdout
+    assert "flash: uf2, MicroPython RPI_PICO" in text
+    assert "flash: dfu, MicroPython PYBV11" in text

@@ -1,0 +1,22 @@
+# Frozen build of rp2_pico_tmc2209: MicroPython's own modules, the pump package and this board's drivers.
+# Written by `python -m host_tools.frozen write rp2_pico_tmc2209` from board.json; a host test checks it
+# still freezes exactly what the board runs. board.json, drugs.json, auth.json and main.py
+# stay on the filesystem: `pumpctl deploy --frozen --board rp2_pico_tmc2209`.
+# Build: make firmware BOARD=rp2_pico_tmc2209 MICROPYTHON_DIR=/path/to/micropython
+include("$(PORT_DIR)/boards/manifest.py")
+package("pump", base_path="../../firmware", opt=3)
+package("drivers", files=[
+    "__init__.py",
+    "adc_pressure.py",
+    "adc_supply.py",
+    "gpio_annunciator.py",
+    "machine_system.py",
+    "pin_encoder.py",
+    "pins.py",
+    "rp2_pio_stepper.py",
+    "stdio.py",
+    "step_timing.py",
+    "ticks_clock.py",
+    "tmc2209.py",
+    "vfs_storage.py",
+], base_path="../../firmware", opt=3)
