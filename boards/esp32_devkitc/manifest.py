@@ -7,6 +7,7 @@ include("$(PORT_DIR)/boards/manifest.py")
 package("pump", base_path="../../firmware", opt=3)
 package("drivers", files=[
     "__init__.py",
+    "adc_input.py",
     "adc_supply.py",
     "esp32_rmt_stepper.py",
     "gpio_annunciator.py",
@@ -16,6 +17,7 @@ package("drivers", files=[
     "pins.py",
     "stdio.py",
     "step_timing.py",
+    "stepper_options.py",
     "ticks_clock.py",
     "vfs_storage.py",
 ], base_path="../../firmware", opt=3)

@@ -7,6 +7,7 @@ include("$(PORT_DIR)/boards/manifest.py")
 package("pump", base_path="../../firmware", opt=3)
 package("drivers", files=[
     "__init__.py",
+    "adc_input.py",
     "adc_pressure.py",
     "adc_supply.py",
     "gpio_annunciator.py",
@@ -14,6 +15,7 @@ package("drivers", files=[
     "pins.py",
     "stdio.py",
     "step_timing.py",
+    "stepper_options.py",
     "stm32_timer_stepper.py",
     "ticks_clock.py",
     "vfs_storage.py",

@@ -7,6 +7,7 @@ include("$(PORT_DIR)/boards/manifest.py")
 package("pump", base_path="../../firmware", opt=3)
 package("drivers", files=[
     "__init__.py",
+    "adc_input.py",
     "adc_pressure.py",
     "adc_supply.py",
     "gpio_annunciator.py",
@@ -16,6 +17,7 @@ package("drivers", files=[
     "rp2_pio_stepper.py",
     "stdio.py",
     "step_timing.py",
+    "stepper_options.py",
     "ticks_clock.py",
     "tmc2209.py",
     "vfs_storage.py",

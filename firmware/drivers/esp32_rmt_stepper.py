@@ -65,7 +65,7 @@ class RmtStepper:
         self._enabled = False
         self._backlog = 0       # steps asked for and not yet written
         self._in_flight = 0     # steps of the write the RMT has not reported done
-        self._sent_at = 0
+        self._sent_at = time.ticks_us()
         self._done = 0          # steps of writes the RMT reported done (or cut short: see _stop)
 
     def enable(self):

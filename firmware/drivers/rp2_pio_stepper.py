@@ -28,6 +28,15 @@
 # the period is never shorter than the board allows and at most one cycle longer.
 import time
 
+try:
+    from typing_extensions import TYPE_CHECKING  # absent on boards: the except below
+except ImportError:
+    TYPE_CHECKING = False
+if TYPE_CHECKING:
+    # the PIO assembler's instruction names, which asm_pio supplies only while it assembles:
+    # the type check then checks the program's calls too, against the rp2 stubs
+    from rp2.asm_pio import *  # noqa: F403
+
 from drivers.step_timing import ceil_div, check_microsteps, chip_timing, cycles_for_ns
 from pump.errors import ConfigError
 

@@ -64,7 +64,7 @@ class TimerStepper:
         self._armed = False     # the compare register holds a width: the next period pulses
         self._running = False   # the update IRQ is on
         self._count = 0         # pulses begun, wrapped at COUNT_MASK
-        self._last = 0          # ticks_us of the last update IRQ
+        self._last = time.ticks_us()    # ticks_us of the last update IRQ
         self._late = 0          # update IRQs that came late
         self._half_us = self.period_us // 2
         self._late_us = self.period_us + self._half_us
@@ -132,6 +132,9 @@ class TimerStepper:
 
     def _tick(self, tim):
         # hard IRQ at each update event (the start of a period): no allocation from here on
+        ch = self._ch
+        if ch is None:
+            return      # enable() sets the channel up before the callback is ever attached
         now = time.ticks_us()
         gap = time.ticks_diff(now, self._last)
         self._last = now
@@ -149,10 +152,10 @@ class TimerStepper:
         if self._pending > 0:
             self._pending -= 1
             if not self._armed:
-                self._ch.pulse_width(self.width_ticks)
+                ch.pulse_width(self.width_ticks)
                 self._armed = True
         elif self._armed:
-            self._ch.pulse_width(0)
+            ch.pulse_width(0)
             self._armed = False
         else:
             self._running = False

@@ -294,8 +294,11 @@ class Safety:
                 self.emitted.rebase(out, self.motor.steps)
 
     def _read_emitted(self):
+        read = self._emitted
+        if read is None:
+            return None
         try:
-            return self._emitted()
+            return read()
         except OSError as e:
             self._emitted_fault("cannot read the driver's emitted step count: %s" % e)
             return None
