@@ -108,12 +108,23 @@ def _read(path):
 def build_manifest(board_name, progress=None, frozen=False):
     """{remote path: bytes} and the build id. frozen: for a board whose MicroPython has pump/ and
     its drivers frozen in (host_tools/frozen.py), only main.py and the data files."""
+    board_json = load_board_file(board_name)   # first: an unknown or broken board stops here
     if frozen:
         with open(os.path.join(paths.FIRMWARE_DIR, "main.py"), "rb") as f:
             files = {"main.py": f.read()}
     else:
-        files = compile_firmware(progress)
-    files["board.json"] = load_board_file(board_name)
+        # only what this board runs (host_tools/firmware_set.py): a Pico is not sent the sim's
+        # drivers or the ESP32's, and the deploy then removes any left there from before
+        from host_tools.firmware_set import FirmwareSetError, board_modules, read_board
+        try:
+            wanted = set(board_modules(read_board(board_name)))
+        except FirmwareSetError as e:
+            raise DeployError(str(e))
+        files = {}
+        for path, data in compile_firmware(progress).items():
+            if (path[:-4] + ".py" if path.endswith(".mpy") else path) in wanted:
+                files[path] = data
+    files["board.json"] = board_json
     files["drugs.json"] = load_library_file()
     digest = hashlib.sha256()
     for path in sorted(files):

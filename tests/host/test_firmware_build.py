@@ -66,3 +66,13 @@ def test_an_invalid_board_file_is_refused_before_any_board_is_touched(tmp_path, 
         assert "surprise" in str(e) and "filesystem" in str(e)
     else:
         raise AssertionError("an invalid board file was accepted")
+
+
+def test_a_board_is_sent_only_the_modules_it_runs():
+    pico, _ = build_manifest("rp2_pico")
+    sim, _ = build_manifest("sim")
+    assert "drivers/rp2_pio_stepper.mpy" in pico and "drivers/step_timing.mpy" in pico
+    assert not [p for p in pico if p.startswith("drivers/sim_")], sorted(pico)
+    assert "drivers/esp32_rmt_stepper.mpy" not in pico
+    assert "drivers/sim_stepper.mpy" in sim and "drivers/rp2_pio_stepper.mpy" not in sim
+    assert "pump/app.mpy" in pico and "pump/app.mpy" in sim
