@@ -9,7 +9,7 @@ import pytest
 
 from host_tools.client import PumpClient
 from host_tools.deploy import DeployError, deploy
-from host_tools.rig import SimRig
+from host_tools.rig import RigUnsupported, SerialRig, SimRig
 from host_tools.sim.launch import SimProcess
 
 
@@ -18,6 +18,9 @@ def pytest_addoption(parser):
     g.addoption("--board", default="sim", help="board name under boards/ (default: sim, the simulated board)")
     g.addoption("--port", default=None, help="serial port of a real board (with --board NAME)")
     g.addoption("--sim-speed", default="1", help="speed of the simulated board between rig commands")
+    g.addoption("--rig", default=None, help="serial port of a physical rig board (boards/rig_pico), with --port")
+    g.addoption("--rig-max-wait", type=float, default=120.0,
+                help="longest run_for a physical rig waits out in real time, in s (longer: skipped)")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -25,6 +28,11 @@ def pytest_runtest_makereport(item, call):
     # Let fixtures see whether their test failed, to show the sim's logs only then.
     outcome = yield
     report = outcome.get_result()
+    # A rig without a feature the test needs (a physical rig has no simulated time, plant or
+    # firmware faults) skips the test, naming the feature, instead of failing it.
+    if call.excinfo is not None and call.excinfo.errisinstance(RigUnsupported):
+        report.outcome = "skipped"
+        report.longrepr = (str(item.fspath), item.location[1] or 0, "Skipped: %s" % call.excinfo.value)
     setattr(item, "failed_" + report.when, report.failed)
 
 
@@ -152,10 +160,15 @@ def pump(board):
 
 
 @pytest.fixture
-def rig(board):
-    if board.rig_path is None:
-        pytest.skip("needs a rig; only the simulated rig exists so far")
-    with SimRig(board.rig_path) as r:
+def rig(request, board):
+    if board.rig_path is not None:
+        with SimRig(board.rig_path) as r:
+            yield r
+        return
+    port = request.config.getoption("--rig")
+    if port is None:
+        pytest.skip("needs a rig: pass --rig PORT (a boards/rig_pico board)")
+    with SerialRig(port, max_wait_s=request.config.getoption("--rig-max-wait")) as r:
         yield r
 
 

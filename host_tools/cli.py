@@ -187,8 +187,9 @@ def build_parser():
     from host_tools import keys_cli
     keys_cli.add_parsers(sub)
 
-    from host_tools import boards, flash, ports
+    from host_tools import boards, flash, ports, rig_cli
     boards.add_parser(sub)
+    rig_cli.add_parser(sub)
     ports.add_parser(sub, DEFAULT_SIM_HOME)
     flash.add_parser(sub)
     from host_tools import calibrate_cli, guided_cli

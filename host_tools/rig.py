@@ -1,15 +1,40 @@
-"""Client for the rig beside the pump: fault injection, power and the scale (simulated rig for now)."""
+"""Clients for the rig beside the pump: the simulated board's rig socket and a physical rig board over serial."""
 import itertools
 import json
 import socket
+import time
 
 
 class RigError(Exception):
     """The rig refused a command or could not be reached; the message says which and why."""
 
 
+class RigUnsupported(RigError):
+    """This rig cannot do what a test asked (a physical rig has no simulated time or plant
+    model); the HIL suite turns it into a skip naming the feature."""
+
+    def __init__(self, feature, rig_name):
+        self.feature = feature
+        super().__init__("the rig %s has no %s" % (rig_name, feature))
+
+
+# every feature a rig may offer; a method needs the feature of its name unless listed here
+SIM_FEATURES = frozenset((
+    "status", "scale", "plant", "set_speed", "run_for", "occlude", "cough", "back_pressure",
+    "sensor_fault", "lose_steps", "supply", "fault", "fill_reservoir", "power", "flash_cut",
+    "reset_button"))
+
+
 class SimRig:
     """Talks to a simulated board's supervisor over its rig socket (line-delimited JSON)."""
+
+    features = SIM_FEATURES
+    name = "sim"
+
+    def require(self, *features):
+        for f in features:
+            if f not in self.features:
+                raise RigUnsupported(f, self.name)
 
     def __init__(self, sock_path, timeout=30.0):
         self.path = sock_path
@@ -126,3 +151,80 @@ class SimRig:
 
     def reset_button(self):
         return self.call("reset_button")
+
+
+# the feature each rig command needs (a command not listed needs the feature of its own name)
+_FEATURE_OF = {"power_cut": "power", "power_on": "power", "release": "occlude",
+               "cut_power_after_flash_bytes": "flash_cut", "hello": "status", "tare": "scale"}
+
+
+class SerialRig(SimRig):
+    """A physical rig board (boards/rig_pico) on a serial port: the same requests and replies as
+    the sim's rig socket, for the features its hello lists. Time is real: run_for waits on the
+    wall clock, up to max_wait_s; anything longer, and every feature the rig lacks, raises
+    RigUnsupported before a byte is sent."""
+
+    def __init__(self, port, timeout=30.0, max_wait_s=120.0):
+        import serial
+        self.path = port
+        self.timeout = timeout
+        self.max_wait_s = max_wait_s
+        self._ids = itertools.count(1)
+        try:
+            self._serial = serial.serial_for_url(port, baudrate=115200, timeout=timeout)
+        except (serial.SerialException, OSError) as e:
+            raise RigError("cannot open the rig at %s: %s (pumpctl ports lists the ports)" % (port, e))
+        self._t0 = time.monotonic()
+        self.features = frozenset(("status",))
+        self._serial.write(b"\n")   # ends any half line a previous host left
+        hello = self._exchange("hello", None, {})
+        self.name = hello.get("rig", port)
+        self.features = frozenset(hello.get("features", ())) | {"run_for", "set_speed"}
+
+    def close(self):
+        self._serial.close()
+
+    def _exchange(self, cmd, timeout, args):
+        rid = next(self._ids)
+        self._serial.timeout = timeout or self.timeout
+        try:
+            self._serial.write(json.dumps({"id": rid, "cmd": cmd, "args": args}).encode() + b"\n")
+            while True:
+                line = self._serial.readline()
+                if not line:
+                    raise RigError("rig command %s timed out after %.0f s"
+                                   % (cmd, timeout or self.timeout))
+                try:
+                    reply = json.loads(line)
+                except ValueError:
+                    continue        # boot chatter or a line from before this host
+                if isinstance(reply, dict) and reply.get("id") in (rid, None):
+                    break
+        except OSError as e:
+            raise RigError("rig connection lost during %s: %s" % (cmd, e))
+        if not reply.get("ok"):
+            raise RigError(str(reply.get("error")))
+        return reply["result"]
+
+    def call(self, cmd, timeout=None, **args):
+        self.require(_FEATURE_OF.get(cmd, cmd))
+        return self._exchange(cmd, timeout, args)
+
+    def plant(self):
+        self.require("plant")
+
+    def set_speed(self, speed):
+        if speed not in (1, "1"):
+            raise RigUnsupported("set_speed %s (real time only)" % speed, self.name)
+        return {"speed": 1}
+
+    def run_for(self, seconds, timeout=120.0):
+        """Real time: wait seconds on the wall clock; returns ms since the rig was opened."""
+        if seconds > self.max_wait_s:
+            raise RigUnsupported("run_for %g s (more than %g s of wall time: --rig-max-wait)"
+                                 % (seconds, self.max_wait_s), self.name)
+        time.sleep(seconds)
+        return int((time.monotonic() - self._t0) * 1000)
+
+    def flash_bytes_written(self):
+        self.require("flash_cut")

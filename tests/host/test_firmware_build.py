@@ -76,3 +76,13 @@ def test_a_board_is_sent_only_the_modules_it_runs():
     assert "drivers/esp32_rmt_stepper.mpy" not in pico
     assert "drivers/sim_stepper.mpy" in sim and "drivers/rp2_pio_stepper.mpy" not in sim
     assert "pump/app.mpy" in pico and "pump/app.mpy" in sim
+
+
+def test_the_rig_boards_firmware_compiles_with_mpy_cross(tmp_path):
+    rig = os.path.join(paths.REPO_DIR, "boards", "rig_pico")
+    names = sorted(n for n in os.listdir(rig) if n.endswith(".py"))
+    assert "main.py" in names and "rig_firmware.py" in names
+    for name in names:
+        result = subprocess.run([paths.mpy_cross(), "-o", str(tmp_path / (name + ".mpy")),
+                                 os.path.join(rig, name)], capture_output=True, text=True)
+        assert result.returncode == 0, (name, result.stderr)
