@@ -4,7 +4,7 @@ from fake_machine import PWM, FakeTime, Pin, Timer, Trace
 from hard_irq import call_hard
 
 from drivers import dc_peristaltic as mod
-from pump.errors import ConfigError
+from driver_checks import index_of, expect_config_error
 
 
 class Motor:
@@ -46,23 +46,6 @@ def make(cps=12, kp=0.01, min_duty=0.2, max_duty=1.0, stall_ms=1000, rate=200, *
     timer = Timer(-1, trace=tr)
     pump = mod.DcPeristaltic(pwm, en, enc, timer, cps, kp, min_duty, max_duty, 20, stall_ms, rate)
     return pump, Motor(pump, pwm, enc, **motor), tr, timer, pwm
-
-
-def index_of(tr, source, what, value=None, start=0):
-    for i in range(start, len(tr.events)):
-        e = tr.events[i]
-        if e[1] == source and e[2] == what and (value is None or e[3] == value):
-            return i
-    return -1
-
-
-def expect_config_error(fn, path):
-    try:
-        fn()
-    except ConfigError as e:
-        assert e.problems[0][0] == path, e.problems
-        return
-    raise AssertionError("no ConfigError for %s" % path)
 
 
 def test_the_loop_reaches_the_target_and_stops_there():

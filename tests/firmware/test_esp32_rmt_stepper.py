@@ -6,7 +6,7 @@ from fake_machine import FakeTime, Pin, Trace
 from drivers import esp32_rmt_stepper as mod
 from drivers.step_timing import chip_timing
 from drivers.stepper_options import step_period_ns
-from pump.errors import ConfigError
+from driver_checks import index_of, expect_config_error
 
 A4988 = chip_timing("a4988")
 
@@ -29,23 +29,6 @@ def make(chip="a4988", rate=2000, batch=8):
 
 def rmt():
     return fake_esp32.created[-1]
-
-
-def index_of(tr, source, what, value=None, start=0):
-    for i in range(start, len(tr.events)):
-        e = tr.events[i]
-        if e[1] == source and e[2] == what and (value is None or e[3] == value):
-            return i
-    return -1
-
-
-def expect_config_error(fn, path):
-    try:
-        fn()
-    except ConfigError as e:
-        assert e.problems[0][0] == path, e.problems
-        return
-    raise AssertionError("no ConfigError for %s" % path)
 
 
 def lcg(seed):

@@ -5,7 +5,7 @@ from hard_irq import call_hard
 
 from drivers import pin_encoder as mod
 from drivers.stepper_options import COUNT_MASK
-from pump.errors import ConfigError
+from driver_checks import expect_config_error
 
 
 def make(b=True, num=1, den=1):
@@ -18,15 +18,6 @@ def make(b=True, num=1, den=1):
 def edges(enc, a, n):
     for _ in range(n):
         call_hard(enc._edge_cb, a)
-
-
-def expect_config_error(fn, path):
-    try:
-        fn()
-    except ConfigError as e:
-        assert e.problems[0][0] == path, e.problems
-        return
-    raise AssertionError("no ConfigError for %s" % path)
 
 
 def test_without_b_every_rising_edge_of_a_counts_forward():

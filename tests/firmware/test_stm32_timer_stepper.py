@@ -7,7 +7,7 @@ from hard_irq import call_hard
 from drivers import stm32_timer_stepper as mod
 from drivers.step_timing import chip_timing
 from drivers.stepper_options import COUNT_MASK, step_period_ns
-from pump.errors import ConfigError
+from driver_checks import expect_config_error
 
 
 def make(chip="a4988", rate=2000, src=84000000):
@@ -27,15 +27,6 @@ def index_of(tr, source, what, value=None):
         if e[1] == source and e[2] == what and (value is None or e[3] == value):
             return i
     return -1
-
-
-def expect_config_error(fn, path):
-    try:
-        fn()
-    except ConfigError as e:
-        assert e.problems[0][0] == path, e.problems
-        return
-    raise AssertionError("no ConfigError for %s" % path)
 
 
 def test_timer_ticks_meet_the_chip_minimums_and_the_rate_limit():
