@@ -341,13 +341,12 @@ class Safety:
         if bad is None:
             return
         kind, emitted, commanded = bad
+        # reported once: the next report is of what happens beyond these counts
+        check.rebase(out, self.motor.steps)
         if kind == "excess":
-            # counted once: the next report is of steps beyond these
-            check.rebase(out, self.motor.steps)
             self._emitted_fault("the motor driver emitted %d steps where %d were commanded: "
                                 "motor disabled" % (emitted, commanded), "over_delivery")
         else:
-            check.rebase(out, self.motor.steps)
             self._emitted_fault("%d steps commanded, %d came out of the driver: its pulses "
                                 "stopped" % (commanded, emitted))
 
