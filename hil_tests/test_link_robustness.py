@@ -31,6 +31,16 @@ def _no_reset(link, first, now):
     assert now["reset_cause"] == first["reset_cause"] and now["uptime_s"] > first["uptime_s"], (first, now)
 
 
+def _wait_for_quiet(link, quiet_s=0.5, timeout=30):
+    """Until no reply has come for quiet_s: the backlog the host left unread has drained."""
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while seen != len(link.replies):
+        assert time.monotonic() < deadline, "the board's replies never stopped coming"
+        seen = len(link.replies)
+        time.sleep(quiet_s)
+
+
 def test_a_ctrl_c_byte_while_delivering_is_plain_data_and_delivery_goes_on_at_the_rate(board, sim_only):
     with RawLink(board.link) as link:
         first = _deliver(link)
@@ -94,21 +104,31 @@ def test_a_host_that_vanishes_mid_request_does_not_break_the_next_hosts_first_re
         assert pump.request("status")["state"] == "stopped"
 
 
-def test_a_host_that_stops_reading_does_not_block_the_board(board, sim_only):
+def test_a_host_that_stops_reading_does_not_block_the_board(board, rig, sim_only):
     with RawLink(board.link) as link:
         first = _deliver(link)
         link.pause_reading()
+        dropped0 = rig.status()["output_dropped"]
         # 3,000 requests whose replies (about 1 MB) nobody reads: the board must not block on
         # its output; what does not fit in the port's buffer is lost, as on a USB board
         for i in range(3000):
             link.send(b'{"id": %d, "cmd": "status"}\n' % i)
-        time.sleep(3.0)
+        # While nobody reads, the board's clock (read over the rig's channel, not the link) must
+        # go on: a board blocked on a write stops its loop, and its clock with it. Board time, not
+        # wall time: the sim's clock stands still while the board is busy with the backlog, and
+        # on a loaded host that takes more than a second.
+        start_ms = rig.status()["sim_ms"]
+        deadline = time.monotonic() + 30
+        while rig.status()["sim_ms"] - start_ms < 2000:
+            assert time.monotonic() < deadline, "the board's clock stood still while its host did not read"
+            time.sleep(0.1)
+        assert rig.status()["output_dropped"] > dropped0, "the replies fitted: the host never stopped the board's output"
         link.resume_reading()
-        time.sleep(0.5)
+        _wait_for_quiet(link)    # a reply sent while the buffer is still full would be lost too
         reply = link.request("status", timeout=10)
         _no_reset(link, first, reply["result"])
         _assert_at_rate(first, reply["result"])
-        assert reply["result"]["uptime_s"] - first["uptime_s"] >= 2.5   # the board's time went on
+        assert reply["result"]["uptime_s"] - first["uptime_s"] >= 2.0
 
 
 def test_a_request_without_an_id_is_refused_with_bad_request_and_a_null_id(board):
