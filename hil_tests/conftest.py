@@ -18,6 +18,8 @@ def pytest_addoption(parser):
     g.addoption("--board", default="sim", help="board name under boards/ (default: sim, the simulated board)")
     g.addoption("--port", default=None, help="serial port of a real board (with --board NAME)")
     g.addoption("--sim-speed", default="1", help="speed of the simulated board between rig commands")
+    g.addoption("--sim-heap-kb", type=int, default=None,
+                help="MicroPython heap of each simulated board, in KB (default: the sim's own)")
     g.addoption("--rig", default=None, help="serial port of a physical rig board (boards/rig_pico), with --port")
     g.addoption("--rig-max-wait", type=float, default=120.0,
                 help="longest run_for a physical rig waits out in real time, in s (longer: skipped)")
@@ -66,7 +68,8 @@ def _sim_board(request, prefix, flash_from=None, speed="1", board_file=None):
         shutil.copytree(flash_from, os.path.join(home, "flash"))
     sim = None
     try:
-        sim = SimProcess(home, speed=speed, board_file=board_file)
+        sim = SimProcess(home, speed=speed, board_file=board_file,
+                         heap_kb=request.config.getoption("--sim-heap-kb"))
         yield sim
     finally:
         if sim is not None:
@@ -96,7 +99,7 @@ def deployed_flash(request, on_sim):
         yield None
         return
     home = _short_home("pumpgold")
-    with SimProcess(home) as sim:
+    with SimProcess(home, heap_kb=request.config.getoption("--sim-heap-kb")) as sim:
         deploy(sim.link, "sim")
     yield os.path.join(home, "flash")
     shutil.rmtree(home, ignore_errors=True)
