@@ -1,7 +1,10 @@
 """Delivery on the board, measured independently on the rig's scale (not the firmware's own count)."""
+import pytest
+
 UL_PER_STEP = 0.1  # boards/sim/board.json calibration
 
 
+@pytest.mark.needs_scale
 def test_one_simulated_hour_at_100_ul_h_delivers_100_ul_on_the_scale_within_one_step(pump, rig):
     pump.request("set_rate", rate_ul_h=100)
     rig.run_for(1)
@@ -14,6 +17,7 @@ def test_one_simulated_hour_at_100_ul_h_delivers_100_ul_on_the_scale_within_one_
     assert abs(delivered - 100.0) <= UL_PER_STEP, delivered
 
 
+@pytest.mark.needs_rig("plant")
 def test_stop_halts_the_motor(pump, rig):
     pump.request("set_rate", rate_ul_h=1000)
     pump.request("start")
@@ -29,6 +33,7 @@ def test_stop_halts_the_motor(pump, rig):
     assert pump.request("status")["state"] == "stopped"
 
 
+@pytest.mark.needs_scale
 def test_a_rate_change_mid_delivery_delivers_the_exact_piecewise_volume(pump, rig):
     pump.request("set_rate", rate_ul_h=250)
     before = rig.scale_ul()

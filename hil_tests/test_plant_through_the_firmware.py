@@ -1,6 +1,9 @@
 """The rig's faults reach the firmware through its own drivers, as a real line would reach a sensor."""
+import pytest
 
 
+
+@pytest.mark.needs_rig("occlude")
 def test_an_occlusion_shows_as_rising_pressure_in_the_pumps_status(pump, rig):
     pump.request("set_rate", rate_ul_h=600)
     pump.request("start")
@@ -20,6 +23,7 @@ COMPLIANCE_UL_PER_KPA = 0.5  # boards/sim/board.json plant
 UL_PER_STEP = 0.1
 
 
+@pytest.mark.needs_rig("occlude", "plant", "scale")
 def test_releasing_an_occlusion_delivers_the_stored_volume_to_the_scale(pump, rig):
     pump.request("set_rate", rate_ul_h=600)
     pump.request("start")

@@ -85,12 +85,17 @@ def compile_firmware(progress=None, only=None):
         want = hashlib.sha256(version + b"\0" + source).hexdigest()
         if _read(stamp) != want.encode() or _read(target) is None:
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            result = subprocess.run([paths.mpy_cross(), "-s", rel, "-o", target, full],
+            # compiled beside, then renamed: parallel deploys (pytest -n) share this folder, and
+            # one must never read a .mpy another is half-way through writing
+            part = "%s.%d.part" % (target, os.getpid())
+            result = subprocess.run([paths.mpy_cross(), "-s", rel, "-o", part, full],
                                     capture_output=True, text=True)
             if result.returncode != 0:
                 raise DeployError("mpy-cross failed on %s: %s" % (rel, result.stderr.strip()))
-            with open(stamp, "w") as f:
+            os.replace(part, target)
+            with open(stamp + ".%d.part" % os.getpid(), "w") as f:
                 f.write(want)
+            os.replace(stamp + ".%d.part" % os.getpid(), stamp)
             compiled += 1
         files[rel[:-3] + ".mpy"] = _read(target)
     _say(progress, "compiled %d of %d firmware files with mpy-cross (the rest unchanged)"
@@ -386,6 +391,37 @@ def wait_for_app(port, build=None, timeout=20.0):
         time.sleep(0.3)
     raise DeployError("the app did not come up on %s within %.0f s with build %s "
                       "(see its REPL output with `mpremote connect %s repl`)" % (port, timeout, build, port))
+
+
+# The files a deploy writes, and the device key: what a board keeps when reset to just-deployed.
+_KEPT_AT_RESET = ("main.py", "build.json", "board.json", "drugs.json", "auth.json")
+_RESET_SCRIPT = """
+import os
+for _e in os.ilistdir(''):
+    if _e[1] == 0x8000 and _e[0] not in %r:
+        os.remove(_e[0])
+        print(_e[0])
+"""
+
+
+def reset_to_deployed(port, progress=None):
+    """Put a deployed board back as the deploy left it: the state it built since (programs,
+    journal, event log, calibration) is removed and the app restarted. For HIL suites on a test
+    board: what a bench engineer stored there is gone."""
+    _stop_app(port, True, progress)
+    transport = _connect_repl(port)
+    try:
+        removed = transport.exec(_RESET_SCRIPT % (_KEPT_AT_RESET,)).decode().split()
+        _say(progress, "removed %s" % (", ".join(removed) or "nothing"))
+        transport.exec_raw_no_follow("import machine\nmachine.reset()")
+    except TransportError as e:
+        raise DeployError("could not reset the board's state: %s" % e)
+    finally:
+        try:
+            transport.close()
+        except OSError:
+            pass
+    return wait_for_app(port)
 
 
 def deploy(port, board_name, stop=False, progress=None, step=None, rekey=False, frozen=False):
