@@ -4,7 +4,7 @@ import os
 import pytest
 
 from host_tools.client import PumpClient
-from host_tools.deploy import DeployError, deploy
+from host_tools.deploy import DeployError, deploy, reset_to_deployed
 
 
 def test_deploy_to_a_blank_board_installs_everything_and_starts_the_app(blank_sim):
@@ -38,6 +38,30 @@ def test_deploy_with_stop_leaves_the_motor_disabled(board, pump, rig):
     later = rig.plant()
     assert later["motor_enabled"] is False
     assert later["steps_moved"] == after["steps_moved"]
+
+
+def test_reset_to_deployed_removes_what_the_board_stored_and_keeps_what_the_deploy_wrote(board, pump, rig):
+    pump.request("set_rate", rate_ul_h=100)
+    pump.request("start")
+    rig.run_for(600)
+    assert pump.request("status")["delivered_ul"] > 0
+    pump.close()
+    deployed = ("main.py", "board.json", "drugs.json", "build.json", "auth.json", "pump/app.mpy")
+    before = {name: _read(board.flash, name) for name in deployed}
+    with open(os.path.join(board.flash, "calibration.json"), "w") as f:
+        f.write('{"ul_per_step": 0.2}')          # a bench calibration stored on the board
+    reset_to_deployed(board.link)
+    with PumpClient(board.link) as again:
+        status = again.request("status")
+    assert (status["state"], status["alarms"], status["delivered_ul"]) == ("stopped", [], 0), status
+    assert status["calibration"]["source"] == "board.json"
+    assert not os.path.exists(os.path.join(board.flash, "calibration.json"))
+    assert {name: _read(board.flash, name) for name in deployed} == before
+
+
+def _read(folder, name):
+    with open(os.path.join(folder, name), "rb") as f:
+        return f.read()
 
 
 def test_deploy_removes_stale_modules_that_could_shadow_new_ones(board):
