@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip --disable-pip-version-check --quiet
 
-.PHONY: venv test unit hil soak demo deploy bench service clean typecheck firmware
+.PHONY: venv test unit hil soak demo deploy bench iec service clean typecheck firmware
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ deploy: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m host_tools.bench
 	$(BIN)/python -m host_tools.bench_occlusion
+
+# The IEC 60601-2-24 bench method on a fresh simulated board (docs/iec-bench.md): CSV, PNG and
+# summary.json in build/iec/. A real board: make iec ARGS="--port P --rig R --board NAME"
+iec: $(STAMP)
+	$(BIN)/python -m host_tools.iec_bench $(ARGS)
 
 clean:
 	rm -rf build .sim .pytest_cache
