@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip --disable-pip-version-check --quiet
 
-.PHONY: venv test unit hil soak demo deploy bench iec service clean typecheck firmware
+.PHONY: venv labgrid-venv test unit hil soak demo deploy bench iec service clean typecheck firmware
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -15,10 +15,24 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP)
 
+# labgrid in a venv of its own: it needs pyserial-labgrid, which ships the same `serial` package
+# as .venv's pyserial (docs/labgrid.md). Pinned, --no-deps: mpremote runs on pyserial-labgrid.
+LG_VENV := build/labgrid-venv
+LG_STAMP := $(LG_VENV)/.installed
+$(LG_STAMP): pyproject.toml requirements-labgrid.lock
+	rm -rf $(LG_VENV)
+	$(PYTHON) -m venv $(LG_VENV)
+	$(LG_VENV)/bin/pip --disable-pip-version-check --quiet install --no-deps -r requirements-labgrid.lock
+	$(LG_VENV)/bin/pip --disable-pip-version-check --quiet install --no-deps -e .
+	touch $@
+
+labgrid-venv: $(LG_STAMP)
+
 # The firmware type-checked per port first, then its unit tests on the MicroPython unix port,
 # then everything under pytest (the same firmware tests on CPython, host tests, and the HIL suite
-# on a simulated board; the host tests compile every firmware file with mpy-cross).
-test: $(STAMP) typecheck
+# on a simulated board; the host tests compile every firmware file with mpy-cross, and run a
+# HIL subset through labgrid on a loopback lab).
+test: $(STAMP) typecheck labgrid-venv
 	$(BIN)/micropython tests/mprun.py
 	$(BIN)/python -m pytest -q
 

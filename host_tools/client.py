@@ -47,7 +47,9 @@ def open_port(port, timeout=0.1):
     if not port.startswith(("socket://", "rfc2217://", "loop://")) and not os.path.exists(port):
         raise LinkError("no such port: %s" % port)
     try:
-        return serial.Serial(port, 115200, timeout=timeout, exclusive=True)
+        # a URL (a board served over the network, as a labgrid exporter's ser2net does) needs
+        # serial_for_url; a local port is opened exclusively, as mpremote opens it
+        return serial.serial_for_url(port, 115200, timeout=timeout, exclusive=True)
     except (serial.SerialException, OSError) as e:
         raise LinkError("cannot open %s: %s" % (port, e))
 

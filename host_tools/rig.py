@@ -26,7 +26,8 @@ SIM_FEATURES = frozenset((
 
 
 class SimRig:
-    """Talks to a simulated board's supervisor over its rig socket (line-delimited JSON)."""
+    """Talks to a simulated board's supervisor over its rig socket (line-delimited JSON): a
+    path, or socket://HOST:PORT where the socket is served over TCP."""
 
     features = SIM_FEATURES
     name = "sim"
@@ -41,12 +42,17 @@ class SimRig:
         self.timeout = timeout
         self._ids = itertools.count(1)
         try:
-            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            if sock_path.startswith("socket://"):
+                # the rig socket served over TCP (host_tools/sim/tcp_bridge.py, for labgrid)
+                host, _, port = sock_path[len("socket://"):].rstrip("/").rpartition(":")
+                self._sock = socket.create_connection((host, int(port)), timeout)
+            else:
+                self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self._sock.connect(sock_path)
             self._sock.settimeout(timeout)
-            self._sock.connect(sock_path)
-        except OSError as e:
+        except (OSError, ValueError) as e:
             raise RigError("cannot reach the sim rig at %s: %s (is `pumpctl sim` running?)"
-                           % (sock_path, e.strerror or e))
+                           % (sock_path, getattr(e, "strerror", None) or e))
         self._file = self._sock.makefile("rb")
 
     def close(self):
