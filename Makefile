@@ -58,9 +58,14 @@ firmware: $(STAMP)
 hil: $(STAMP)
 	$(BIN)/python -m pytest -q hil_tests --junitxml build/hil-junit.xml
 
-# The power-cut fuzz at 2000 cuts instead of the test run's 200 (PUMP_FUZZ_SEED=N replays a run),
-# and the protocol fuzz at 100,000 frames per variant instead of 5,000 (PUMP_PROTOCOL_SEED=N).
+# The soak first: 90 simulated days of an intrathecal program through refills, demand boluses,
+# occlusions, power cuts and resets, instead of the test run's 30 (docs/soak.md). A new seed each
+# run, printed: PUMP_SOAK_SEED=N replays one, PUMP_SOAK_DAYS=N changes the length; the summary
+# goes to build/soak/summary.json. Then the power-cut fuzz at 2000 cuts instead of the test run's
+# 200 (PUMP_FUZZ_SEED=N replays a run), and the protocol fuzz at 100,000 frames per variant
+# instead of 5,000 (PUMP_PROTOCOL_SEED=N).
 soak: $(STAMP)
+	PUMP_SOAK_DAYS=$${PUMP_SOAK_DAYS:-90} PUMP_SOAK_SEED=$${PUMP_SOAK_SEED:-random} $(BIN)/python -m pytest -q -s hil_tests/test_soak.py
 	PUMP_FUZZ_CUTS=$${PUMP_FUZZ_CUTS:-2000} $(BIN)/python -m pytest -q -s hil_tests/test_pump_power_cut_fuzz.py
 	PUMP_PROTOCOL_FRAMES=$${PUMP_PROTOCOL_FRAMES:-100000} $(BIN)/python -m pytest -q -s hil_tests/test_protocol_fuzz.py
 

@@ -179,6 +179,11 @@ class App:
         d = ctl.delivery
         if d is not None:
             s["program"] = d.journal_state(now - ctl.t0)
+        elif ctl.carried() is not None:
+            # stopped since a reset (waiting for the time, or an alarm's acknowledgement): keep
+            # where the program was, or a second reset would forget its demand boluses, its
+            # periodic phase, and that the catheter bolus was given (it would be given again)
+            s["program"] = ctl.carried()
         if self.day is not None:
             s["day"] = self.day
         # high alarms outlive a reset: a latched occlusion must not vanish with the power

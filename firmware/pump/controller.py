@@ -85,6 +85,10 @@ class Controller:
         """After a reset: the next start carries on this program where the journal left it."""
         self._carry = carry
 
+    def carried(self):
+        """Where the journal left the program, while that still waits for its first start."""
+        return self._carry if self.delivery is None else None
+
     def _begin_program(self, now_ms, wall_ms):
         self.t0 = now_ms
         carry, self._carry = self._carry, None

@@ -98,6 +98,47 @@ def test_a_program_that_was_delivering_waits_for_the_time_and_never_gives_the_pr
     assert again.ctl.steps - steps <= 501, again.ctl.steps - steps
 
 
+def test_a_second_power_cut_before_the_restart_still_never_gives_the_prime_again():
+    # found by the soak: a journal written while the pump waited for the time after the first
+    # cut dropped where the program was, and the second cut's boot began it afresh
+    flash = FakeFlash()
+    app = boot(flash)
+    load(app, saline(1.2, catheter={"length_cm": 90, "ul_per_cm": 2}, prime={"duration_min": 30}))
+    ok(app, "start")
+    run_more(app, MS_PER_H)
+    again = boot(flash.reboot())
+    run_more(again, 120000)               # waiting for the time: two journal intervals pass
+    third = boot(flash.reboot())
+    run_more(third, 1000)
+    steps = third.ctl.steps
+    ok(third, "time_sync", {"time_ms": WALL + 2 * MS_PER_H})
+    ok(third, "start")
+    run_more(third, MS_PER_H)
+    # basal only: 500 steps in the hour; the prime again would have added 1800
+    assert third.ctl.steps - steps <= 501, third.ctl.steps - steps
+
+
+def test_demand_boluses_still_count_after_a_watchdog_reset_and_a_power_cut_before_the_restart():
+    flash = FakeFlash()
+    app = boot(flash)
+    load(app, saline(2.4, demand={"dose": 0.05, "duration_min": 10, "lockout_min": 60,
+                                  "max_per_24h": 4}))
+    ok(app, "start")
+    run_more(app, 60000)
+    ok(app, "bolus_demand")
+    run_more(app, 60000)
+    again = boot(flash.reboot(), cause="watchdog")
+    run_more(again, 120000)               # stopped until acknowledged: the journal goes on
+    third = boot(flash.reboot())
+    run_more(third, 1000)
+    ok(third, "time_sync", {"time_ms": WALL + 5 * 60000})
+    for code in third.safety.codes():
+        ok(third, "alarm_ack", {"code": code})
+    ok(third, "start")
+    err = refused(third, "bolus_demand")
+    assert err["code"] == "limit" and "locked out" in err["message"], err
+
+
 def test_a_demand_bolus_given_before_a_reset_still_counts_against_the_lockout():
     flash = FakeFlash()
     app = boot(flash)
