@@ -34,7 +34,7 @@ labgrid-venv: $(LG_STAMP)
 # HIL subset through labgrid on a loopback lab).
 test: $(STAMP) typecheck labgrid-venv
 	$(BIN)/micropython tests/mprun.py
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # Each port's MicroPython stubs in a folder of their own: they define the same modules.
 STUB_PORTS := rp2 esp32 stm32
