@@ -317,12 +317,16 @@ def _connect_repl(port, wait_s=30.0):
         except (TransportError, OSError) as e:
             last = e
             if transport is not None:
-                try:
-                    transport.close()
-                except OSError:
-                    pass
+                _close(transport)
             time.sleep(0.2)
     raise DeployError("could not reach the REPL on %s: %s%s" % (port, last, _holders(port)))
+
+
+def _close(transport):
+    try:
+        transport.close()
+    except OSError:
+        pass   # the port went with the board's reset: nothing left to close
 
 
 def _holders(port):
@@ -417,10 +421,7 @@ def reset_to_deployed(port, progress=None):
     except TransportError as e:
         raise DeployError("could not reset the board's state: %s" % e)
     finally:
-        try:
-            transport.close()
-        except OSError:
-            pass
+        _close(transport)
     return wait_for_app(port)
 
 
@@ -464,10 +465,7 @@ def deploy(port, board_name, stop=False, progress=None, step=None, rekey=False, 
     except TransportError as e:
         raise DeployError("copy failed: %s; run deploy again (the board keeps whole files only)" % e)
     finally:
-        try:
-            transport.close()
-        except OSError:
-            pass
+        _close(transport)
     hello = wait_for_app(port, build)
     _say(progress, "app is up: firmware %s, board %s, build %s" % (hello["firmware"], hello["board"], build))
     with PumpClient(port, timeout=5.0) as client:
