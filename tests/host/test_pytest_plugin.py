@@ -1,13 +1,14 @@
 """The pytest plugin, as a project using it sees it: registered by entry point, its markers skip
 with the reason, its JUnit XML names the setup, and xdist workers get boards of their own."""
 import importlib.metadata
+import json
 import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 HIL_FILE = '''
-import json, os
+import json, os, time
 import pytest
 
 @pytest.mark.needs_rig("teleport")
@@ -19,11 +20,25 @@ def test_needs_a_feature_no_rig_has(pump):
 def test_needs_what_the_sim_rig_has(pump, rig):
     assert rig.scale_ul() == 0
 
-@pytest.mark.parametrize("n", [1, 2])
-def test_records_its_board(n, board, pump):
-    with open(os.path.join(os.environ["PLUGIN_OUT"], "board%d.json" % n), "w") as f:
+def _meet(me, other, board, pump):
+    # written while this board is up, then both wait for each other: the two boards run at once
+    out = os.environ["PLUGIN_OUT"]
+    with open(os.path.join(out, me + ".json"), "w") as f:
         json.dump({"link": os.path.realpath(board.link), "rig": board.rig_path,
                    "worker": os.environ.get("PYTEST_XDIST_WORKER")}, f)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(os.path.join(out, other + ".json")):
+        assert time.monotonic() < deadline, "the other board never ran at the same time"
+        time.sleep(0.1)
+    assert pump.request("status")["state"] == "stopped"
+
+@pytest.mark.xdist_group("a")
+def test_board_a(board, pump):
+    _meet("a", "b", board, pump)
+
+@pytest.mark.xdist_group("b")
+def test_board_b(board, pump):
+    _meet("b", "a", board, pump)
 '''
 
 
@@ -49,17 +64,17 @@ def test_the_plugin_is_registered_through_the_pytest11_entry_point():
 
 
 def test_two_xdist_workers_each_get_a_board_of_their_own_and_markers_skip_with_the_reason(tmp_path):
-    r, root = _run_pytest(tmp_path, "-n", "2")
+    # one xdist group per worker: the two board tests wait for each other, so both boards are up at once
+    r, root = _run_pytest(tmp_path, "-n", "2", "--dist", "loadgroup")
     assert r.returncode == 0, r.stdout + r.stderr
     cases = _cases(root)
     skipped = cases["test_needs_a_feature_no_rig_has"].find("skipped")
     assert skipped is not None and "teleport" in skipped.get("message"), skipped
     assert cases["test_needs_what_the_sim_rig_has"].find("skipped") is None
     assert cases["test_needs_what_the_sim_rig_has"].find("failure") is None
-    boards = [(tmp_path / ("board%d.json" % n)).read_text() for n in (1, 2)]
-    import json
-    one, two = (json.loads(b) for b in boards)
-    # nothing shared: each board has its own pty and rig socket
+    one, two = (json.loads((tmp_path / (name + ".json")).read_text()) for name in ("a", "b"))
+    # two workers, two boards up at the same time, nothing shared: own pty, own rig socket
+    assert one["worker"] != two["worker"], (one, two)
     assert one["link"] != two["link"] and one["rig"] != two["rig"], (one, two)
     props = {p.get("name"): p.get("value") for p in root.iter("property")}
     assert props["micropump_board"] == "sim" and "simulated board" in props["micropump_setup"], props
