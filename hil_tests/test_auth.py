@@ -113,6 +113,7 @@ def test_a_lost_reply_is_resolved_by_asking_the_pump_not_by_sending_again(pump, 
     assert pump.request("status")["bolus"]["demand_used_24h"] == 1
 
 
+@pytest.mark.sim_only   # reads the simulated board's flash folder
 def test_the_secret_is_never_shown_in_deploy_output_the_event_log_or_the_sim_logs(board, pump):
     hello = pump.hello()
     pump.close()

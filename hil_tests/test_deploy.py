@@ -40,6 +40,7 @@ def test_deploy_with_stop_leaves_the_motor_disabled(board, pump, rig):
     assert later["steps_moved"] == after["steps_moved"]
 
 
+@pytest.mark.sim_only   # reads the simulated board's flash folder
 def test_reset_to_deployed_removes_what_the_board_stored_and_keeps_what_the_deploy_wrote(board, pump, rig):
     pump.request("set_rate", rate_ul_h=100)
     pump.request("start")
@@ -64,6 +65,7 @@ def _read(folder, name):
         return f.read()
 
 
+@pytest.mark.sim_only   # reads the simulated board's flash folder
 def test_deploy_removes_stale_modules_that_could_shadow_new_ones(board):
     stale = os.path.join(board.flash, "pump", "app.py")  # .py is imported before .mpy
     with open(stale, "w") as f:
