@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip --disable-pip-version-check --quiet
 
-.PHONY: venv labgrid-venv test unit hil soak demo deploy bench iec service clean typecheck firmware
+.PHONY: venv labgrid-venv test unit hil soak demo deploy bench bench-hil bench-heap iec service clean typecheck firmware
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -77,9 +77,18 @@ deploy: $(STAMP)
 	@if [ -z "$(BOARD)" ] || [ -z "$(PORT)" ]; then echo "usage: make deploy BOARD=<name> PORT=<serial port> [STOP=1] [FROZEN=1]"; exit 2; fi
 	$(BIN)/pumpctl --port $(PORT) deploy --board $(BOARD) $(if $(STOP),--stop) $(if $(FROZEN),--frozen)
 
+# Figures beside their baselines from the same run, into bench/results.json and bench/results.md
+# (docs/benchmarks.md). make bench runs the fast sections (a few minutes); the slow ones each run
+# the whole HIL suite: bench-hil times it serial and on 2 workers, bench-heap bisects the
+# smallest heap it passes in (many runs). BENCH_HIL=1 / BENCH_HEAP=1 add them to make bench.
 bench: $(STAMP)
 	$(BIN)/python -m host_tools.bench
-	$(BIN)/python -m host_tools.bench_occlusion
+
+bench-hil: $(STAMP)
+	$(BIN)/python -m host_tools.bench --only hil_time
+
+bench-heap: $(STAMP)
+	$(BIN)/python -m host_tools.bench --only heap_min
 
 # The IEC 60601-2-24 bench method on a fresh simulated board (docs/iec-bench.md): CSV, PNG and
 # summary.json in build/iec/. A real board: make iec ARGS="--port P --rig R --board NAME"

@@ -116,6 +116,7 @@ class Supervisor:
         self.flash_cuts = 0           # power cuts the flash budget caused
         self.flash_writes = 0         # mutating flash operations since the supervisor started
         self.flash_bytes = 0          # flash units the board spent since the supervisor started
+        self.pressure_reads = 0       # pressure sensor readings the board took (make bench's 1 Hz check)
         self.flash_bytes_boot = 0     # ... since the board's last boot
 
     @staticmethod
@@ -360,6 +361,7 @@ class Supervisor:
         elif tag == "P":
             t = int(args[0])
             self._advance(t)
+            self.pressure_reads += 1
             self.board_conn.sendall(b"p %.4f\n" % self.plant.read_pressure_kpa(t))
         elif tag == "Q":
             t = int(args[0])
@@ -535,7 +537,7 @@ class Supervisor:
                 "annunciation": self.annunciation,
                 "flash_budget": self.flash_budget, "flash_cuts": self.flash_cuts,
                 "flash_bytes_written": self.flash_bytes, "flash_writes": self.flash_writes,
-                "flash_bytes_since_boot": self.flash_bytes_boot,
+                "flash_bytes_since_boot": self.flash_bytes_boot, "pressure_reads": self.pressure_reads,
                 "plant": self.plant.state(self.world_ms)}
 
     def rig_scale(self, conn, rid):

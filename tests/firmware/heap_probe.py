@@ -8,9 +8,9 @@
 #   garbage   the most one stage (parse a part, check it, finish, digest, summary, read back)
 #             allocated from a collected heap, garbage included: what the collector must free
 #   retained  what the applied program and its planner keep after a collection
-# It ends with "ok" only if the whole path ran: host_tools/bench.py runs it at shrinking heap
-# sizes to find the smallest heap the pump needs.
-# flex_week_doc() is also imported by host_tools/bench.py to load the same program on the sim.
+# It ends with "ok" only if the whole path ran: host_tools/bench/control_loop.py runs it at
+# shrinking heap sizes to find the smallest heap the pump needs.
+# flex_week_doc() is also what host_tools/bench loads on the sim and in tests/firmware/loop_probe.py.
 import gc
 import json
 import sys
