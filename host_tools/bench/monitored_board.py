@@ -5,28 +5,24 @@ target is for 1 Hz monitoring, so the benches use the same board with every occl
 period at 1 s (both detectors read together, so the sensor is read each second while the pump
 delivers; with the motor stopped nothing asks for a reading, as on the board).
 """
-import json
 import os
 
-from host_tools import paths
+from host_tools.sim.board_variant import board_variant, write_board_variant
 
 SAMPLE_MS = 1000
 SAMPLING = ("sample_ms", "idle_sample_ms", "threshold_sample_ms")
 
 
+_CHANGES = {"occlusion": {key: SAMPLE_MS for key in SAMPLING}}
+
+
 def monitored_config():
-    with open(os.path.join(paths.BOARDS_DIR, "sim", "board.json")) as f:
-        cfg = json.load(f)
-    for key in SAMPLING:
-        cfg.setdefault("occlusion", {})[key] = SAMPLE_MS
-    return cfg
+    return board_variant(_CHANGES)
 
 
 def write_board_file(path):
     """The monitored board.json at path; returns path."""
-    with open(path, "w") as f:
-        json.dump(monitored_config(), f, indent=2)
-    return path
+    return write_board_variant(path, _CHANGES)
 
 
 def install(flash_dir):
