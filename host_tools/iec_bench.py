@@ -16,13 +16,14 @@ import sys
 import tempfile
 import time
 
-from host_tools import paths
+from host_tools import paths, program_file
 from host_tools.client import DeviceError, LinkError, PumpClient
 from host_tools.deploy import DeployError, deploy, wait_for_app
 from host_tools.iec_analysis import STANDARD_WINDOWS_MIN, AnalysisError, analyse
 from host_tools.iec_method import alarm_time_bound_s, clock, gravimetric_run, occlusion_run
 from host_tools.iec_report import trumpet_rows, write_occlusion, write_run
 from host_tools.rig import RigError, SerialRig, SimRig
+from host_tools.sim.board_variant import write_board_variant
 from host_tools.sim.launch import SimProcess
 from host_tools.sim.plant import PlantConfigError, validate_params
 from host_tools.sim.supervisor import SimError
@@ -54,24 +55,17 @@ def board_config(name):
     path = os.path.join(paths.BOARDS_DIR, name, "board.json")
     if not os.path.isfile(path):
         raise UsageError("no board %r: %s does not exist (pumpctl boards lists them)" % (name, path))
-    paths.use_firmware_modules()
-    from pump.board_config import load_board
-    from pump.errors import ConfigError
     try:
-        return load_board(path)
-    except ConfigError as e:
-        raise UsageError("boards/%s/board.json: %s" % (name, e))
+        return program_file.board_config(name)
+    except program_file.ProgramFileError as e:
+        raise UsageError(str(e))
 
 
 def use_detector(flash_dir, which):
     """Leave only one occlusion detector able to alarm, in a simulated board's flash/board.json
     (the board reads it at its next boot)."""
     path = os.path.join(flash_dir, "board.json")
-    with open(path) as f:
-        cfg = json.load(f)
-    cfg.setdefault("occlusion", {}).update(DETECTOR_ONLY[which])
-    with open(path, "w") as f:
-        json.dump(cfg, f)
+    write_board_variant(path, {"occlusion": DETECTOR_ONLY[which]}, source=path)
 
 
 def restart_with_detector(home, rig, link, which):
@@ -116,12 +110,7 @@ class SimBench:
         shutil.copytree(self.golden, os.path.join(home, "flash"))
         board_file = None
         if self.plant:
-            with open(os.path.join(paths.BOARDS_DIR, "sim", "board.json")) as f:
-                cfg = json.load(f)
-            cfg["plant"].update(self.plant)
-            board_file = os.path.join(home, "plant.json")
-            with open(board_file, "w") as f:
-                json.dump(cfg, f)
+            board_file = write_board_variant(os.path.join(home, "plant.json"), {"plant": self.plant})
         if detector != "both":
             use_detector(os.path.join(home, "flash"), detector)
         try:

@@ -15,6 +15,7 @@ import pytest
 from host_tools.client import PumpClient
 from host_tools.deploy import DeployError, deploy, reset_to_deployed, wait_for_app
 from host_tools.rig import RigUnsupported, SerialRig, SimRig
+from host_tools.sim.board_variant import write_board_variant
 from host_tools.sim.launch import SimProcess
 
 MARKERS = (
@@ -106,30 +107,35 @@ def _needed_features(item):
     return needed
 
 
-def _missing(needed, features):
-    return [f for f in needed if f not in features]
+def _on_sim(config):
+    """Whether the tests get simulated boards started here (no --port, no labgrid place)."""
+    return config.getoption("--port") is None and not _lg_env(config)
 
 
-def _skip_for_features(missing, rig_name, features):
-    pytest.skip("needs a rig with %s; the rig %s has %s" % (", ".join(missing), rig_name,
-                                                          ", ".join(sorted(features))))
+SIM_ONLY_REASON = "needs the simulated board and its rig"
+NO_RIG_HINT = "pass --rig PORT (a boards/rig_pico board)"
+
+
+def _skip_unless_rig_has(needed, rig_name, features):
+    missing = [f for f in needed if f not in features]
+    if missing:
+        pytest.skip("needs a rig with %s; the rig %s has %s" % (", ".join(missing), rig_name,
+                                                              ", ".join(sorted(features))))
 
 
 def pytest_runtest_setup(item):
     # What the options alone decide, before any fixture (a session one would deploy) runs.
     config = item.config
-    real = config.getoption("--port") is not None or _lg_env(config)
-    if item.get_closest_marker("sim_only") is not None and real:
-        pytest.skip("needs the simulated board and its rig")
+    on_sim = _on_sim(config)
+    if item.get_closest_marker("sim_only") is not None and not on_sim:
+        pytest.skip(SIM_ONLY_REASON)
     needed = _needed_features(item)
     if not needed:
         return
-    if not real:
-        missing = _missing(needed, SimRig.features)
-        if missing:
-            _skip_for_features(missing, SimRig.name, SimRig.features)
+    if on_sim:
+        _skip_unless_rig_has(needed, SimRig.name, SimRig.features)
     elif config.getoption("--port") is not None and config.getoption("--rig") is None:
-        pytest.skip("needs a rig with %s: pass --rig PORT (a boards/rig_pico board)" % ", ".join(needed))
+        pytest.skip("needs a rig with %s: %s" % (", ".join(needed), NO_RIG_HINT))
 
 
 @pytest.fixture(autouse=True)
@@ -137,11 +143,9 @@ def _marked_needs(request):
     """A physical rig says what it has only once opened: a test needing more is skipped before
     its body touches the board."""
     needed = _needed_features(request.node)
-    if needed and (request.config.getoption("--port") is not None or _lg_env(request.config)):
+    if needed and not _on_sim(request.config):
         rig = request.getfixturevalue("rig")
-        missing = _missing(needed, rig.features)
-        if missing:
-            _skip_for_features(missing, rig.name, rig.features)
+        _skip_unless_rig_has(needed, rig.name, rig.features)
 
 
 # ---- simulated boards -----------------------------------------------------------------------
@@ -183,7 +187,7 @@ def _sim_board(request, prefix, flash_from=None, speed="1", board_file=None):
 
 @pytest.fixture(scope="session")
 def on_sim(request):
-    return request.config.getoption("--port") is None and not _lg_env(request.config)
+    return _on_sim(request.config)
 
 
 @pytest.fixture
@@ -191,7 +195,7 @@ def sim_only(on_sim):
     """For tests that need what only the simulated board has: its rig's faults, resets at chosen
     instants, power cuts at a flash byte."""
     if not on_sim:
-        pytest.skip("needs the simulated board and its rig")
+        pytest.skip(SIM_ONLY_REASON)
 
 
 @pytest.fixture(scope="session")
@@ -267,14 +271,9 @@ def board_with_plant(request, sim_only, deployed_flash, tmp_path):
     stack = contextlib.ExitStack()
 
     def start(**changes):
-        from host_tools import paths
-        with open(os.path.join(paths.BOARDS_DIR, "sim", "board.json")) as f:
-            cfg = json.load(f)
-        cfg["plant"].update(changes)
-        path = tmp_path / "board.json"
-        path.write_text(json.dumps(cfg))
+        path = write_board_variant(str(tmp_path / "board.json"), {"plant": changes})
         sim = stack.enter_context(_sim_board(request, "pumpplant", deployed_flash,
-                                             request.config.getoption("--sim-speed"), str(path)))
+                                             request.config.getoption("--sim-speed"), path))
         wait_for_app(sim.link, _build_of(deployed_flash))
         return sim
     with stack:
@@ -316,6 +315,6 @@ def rig(request, board):
         return
     port = getattr(board, "rig_port", None) or request.config.getoption("--rig")
     if port is None:
-        pytest.skip("needs a rig: pass --rig PORT (a boards/rig_pico board)")
+        pytest.skip("needs a rig: " + NO_RIG_HINT)
     with SerialRig(port, max_wait_s=request.config.getoption("--rig-max-wait")) as r:
         yield r
