@@ -317,12 +317,12 @@ def _connect_repl(port, wait_s=30.0):
         except (TransportError, OSError) as e:
             last = e
             if transport is not None:
-                _close(transport)
+                close_quietly(transport)
             time.sleep(0.2)
     raise DeployError("could not reach the REPL on %s: %s%s" % (port, last, _holders(port)))
 
 
-def _close(transport):
+def close_quietly(transport):
     try:
         transport.close()
     except OSError:
@@ -355,7 +355,7 @@ def _holders(port):
         return ""
 
 
-def _stop_app(port, stop, progress):
+def enter_service_mode(port, stop, progress):
     """If the pump app is running, stop it if allowed and ask it into service mode."""
     try:
         client = PumpClient(port, timeout=5.0)
@@ -412,7 +412,7 @@ def reset_to_deployed(port, progress=None):
     """Put a deployed board back as the deploy left it: the state it built since (programs,
     journal, event log, calibration) is removed and the app restarted. For HIL suites on a test
     board: what a bench engineer stored there is gone."""
-    _stop_app(port, True, progress)
+    enter_service_mode(port, True, progress)
     transport = _connect_repl(port)
     try:
         removed = transport.exec(_RESET_SCRIPT % (_KEPT_AT_RESET,)).decode().split()
@@ -421,7 +421,7 @@ def reset_to_deployed(port, progress=None):
     except TransportError as e:
         raise DeployError("could not reset the board's state: %s" % e)
     finally:
-        _close(transport)
+        close_quietly(transport)
     return wait_for_app(port)
 
 
@@ -430,7 +430,7 @@ def deploy(port, board_name, stop=False, progress=None, step=None, rekey=False, 
     instead of the per-file messages (a progress bar). frozen: the board runs a frozen build:
     copy main.py and the data files only, and remove the modules left on its filesystem."""
     files, build = build_manifest(board_name, progress, frozen=frozen)
-    _stop_app(port, stop, progress)
+    enter_service_mode(port, stop, progress)
     transport = _connect_repl(port)
     try:
         if frozen:
@@ -465,7 +465,7 @@ def deploy(port, board_name, stop=False, progress=None, step=None, rekey=False, 
     except TransportError as e:
         raise DeployError("copy failed: %s; run deploy again (the board keeps whole files only)" % e)
     finally:
-        _close(transport)
+        close_quietly(transport)
     hello = wait_for_app(port, build)
     _say(progress, "app is up: firmware %s, board %s, build %s" % (hello["firmware"], hello["board"], build))
     with PumpClient(port, timeout=5.0) as client:

@@ -18,7 +18,7 @@ from mpremote.transport import TransportError
 from mpremote.transport_serial import SerialTransport
 
 from host_tools.client import DeviceError, LinkError, PumpClient
-from host_tools.deploy import deploy
+from host_tools.deploy import DeployError, close_quietly, deploy, enter_service_mode
 from host_tools.rig import SerialRig, SimRig
 
 from host_tools.labgrid_pump.resources import PumpSimRig
@@ -88,10 +88,7 @@ class MicroPythonDriver(Driver):
         except (TransportError, OSError):
             return None
         finally:
-            try:
-                transport.close()
-            except OSError:
-                pass
+            close_quietly(transport)
 
     @Driver.check_active
     @step(result=True)
@@ -115,12 +112,8 @@ class MicroPythonDriver(Driver):
 
     def _service(self):
         try:
-            with PumpClient(self.link, timeout=5.0) as client:
-                if client.request("status").get("state") == "running":
-                    self.logger.info("stopping delivery to reach the REPL")
-                    client.request("stop")
-                client.request("service")
-        except (LinkError, DeviceError, BoardError) as e:
+            enter_service_mode(self.link, True, self.logger.info)   # stops a delivery first
+        except (LinkError, DeployError, BoardError) as e:
             self.logger.info("service mode not reached yet: %s", e)
 
     @Driver.check_active
