@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/pip --disable-pip-version-check --quiet
 
-.PHONY: venv labgrid-venv test unit hil soak demo deploy bench bench-hil bench-heap iec service clean typecheck firmware
+.PHONY: venv labgrid-venv tmux test unit hil soak demo deploy bench bench-hil bench-heap iec service clean typecheck firmware
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,14 @@ labgrid-venv: $(LG_STAMP)
 # then everything under pytest (the same firmware tests on CPython, host tests, and the HIL suite
 # on a simulated board; the host tests compile every firmware file with mpy-cross, and run a
 # HIL subset through labgrid on a loopback lab).
-test: $(STAMP) typecheck labgrid-venv
+# The dashboard's test drives it in a real terminal: tmux. Debian's package, installed here when
+# missing and this user may (CI runs as root); otherwise one line saying what to install.
+tmux:
+	@command -v tmux >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >/dev/null; } \
+	  || { echo "make: tmux is needed for the dashboard's terminal test: install it (apt-get install tmux)"; exit 1; }
+
+test: $(STAMP) typecheck labgrid-venv tmux
 	$(BIN)/micropython tests/mprun.py
 	$(BIN)/python -m pytest -q -n 2
 
