@@ -64,7 +64,7 @@ def pressure(series, title):
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=SIZE)
     div = _xaxis(ax, series)
-    ax.plot([t / div for t, _ in series.pressure], [p for _, p in series.pressure], "-",
+    ax.plot([t / div for t, _ in series.pressure], [p for _, p in series.pressure], ".-", markersize=3,
             color="tab:blue", linewidth=1.2, label="line pressure")
     shown = set()
     for i, (x, text, kind) in enumerate(series.occlusion_marks):
