@@ -100,8 +100,11 @@ def history(series, title):
     fig, ax = plt.subplots(figsize=SIZE)
     xs = list(range(len(days)))
     ax.bar([x - 0.2 for x in xs], [d[1] for d in days], width=0.4, color="tab:blue", label="delivered")
+    manual = any(d[2] is None for d in days)
     ax.bar([x + 0.2 for x in xs], [d[2] or 0.0 for d in days], width=0.4, color="tab:gray",
-           label="programmed (none: a manual rate)")
+           label="programmed (no bar: a manual rate)" if manual else "programmed")
+    top = max([d[1] for d in days] + [d[2] or 0.0 for d in days] + [1e-9])
+    ax.set_ylim(0, top * 1.3)     # room above the bars for the legend and the percentages
     for x, (_, got, want, pct) in zip(xs, days):
         if pct is not None:
             ax.annotate("%.0f %%" % pct, (x - 0.2, got), ha="center", va="bottom", fontsize="x-small")
@@ -111,7 +114,7 @@ def history(series, title):
     ax.set_ylabel("volume per day (uL)")
     ax.set_title("%s\ndaily dose: delivered against programmed" % title)
     ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
+    ax.legend(loc="upper left", fontsize="small", ncol=2)
     return _png(fig, plt)
 
 
