@@ -307,3 +307,20 @@ def test_a_hil_test_recorded_with_pytest_record_makes_a_report_with_its_figures(
     raised = [x for x, _, kind in s.occlusion_marks if kind == "alarm_raised"]
     # the test ran 600 s of open line, then occluded: the alarm comes within its minute
     assert len(raised) == 1 and 600.0 <= raised[0] <= 660.0, s.occlusion_marks
+
+
+def test_a_headers_program_gives_the_programmed_line_the_planner_owes_at_each_sample(tmp_path):
+    from host_tools.program_file import read_program
+    from host_tools.programmed import Programmed
+    doc = read_program(os.path.join(ROOT, "examples/teaching-flex-week-morphine.toml"))
+    monday = 1700438400000
+    lines = [{"recording": 1, "hello": {"boot": 1, "board": "sim"}, "program": doc, "board": "sim"}]
+    hours = range(0, 25, 2)
+    for h in hours:
+        t_ms = h * 3600000
+        lines.append(_status(h * 3600.0, 0.0, program={"name": "flex", "start_wall_ms": monday, "t_ms": t_ms}))
+    s = _series(_write_lines(tmp_path / "rec.jsonl", lines))
+    plan = Programmed(doc, "sim", monday)
+    assert s.programmed_source == "programmed"
+    assert [v for _, v in s.programmed] == pytest.approx(
+        [plan.volume_ul(h * 3600000) - plan.volume_ul(0) for h in hours])
