@@ -21,6 +21,12 @@ def time_unit(span_s):
     return 1.0, "s"
 
 
+def _title(title):
+    """A test's id can be 120 characters: wrapped, not cut off at the figure's edge."""
+    import textwrap
+    return "\n".join(textwrap.wrap(title, 90))
+
+
 def _png(fig, plt):
     buf = io.BytesIO()
     fig.tight_layout()
@@ -53,9 +59,9 @@ def delivered(series, title):
         ax.annotate(text, (x / div, 1.0), xycoords=("data", "axes fraction"), rotation=90,
                     va="top", ha="right", fontsize="x-small", color="tab:purple")
     ax.set_ylabel("volume since the first sample (uL)")
-    ax.set_title("%s\ndelivered against %s" % (title, label))
+    ax.set_title("%s\ndelivered against %s" % (_title(title), label))
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="upper left", fontsize="small")
+    ax.legend(loc="lower right", fontsize="small")   # the lines climb to the top right
     return _png(fig, plt)
 
 
@@ -78,7 +84,7 @@ def pressure(series, title):
                     rotation=90, va="top" if i % 2 == 0 else "bottom", ha="right", fontsize="x-small",
                     color=color)
     ax.set_ylabel("pressure (kPa)")
-    ax.set_title("%s\nline pressure and occlusion markers" % title)
+    ax.set_title("%s\nline pressure and occlusion markers" % _title(title))
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left", fontsize="small")
     return _png(fig, plt)
@@ -88,7 +94,7 @@ def trumpet(series, title):
     """The trumpet curve, drawn as the IEC bench draws it (host_tools.iec_report.plot_trumpet)."""
     tr = series.trumpet
     buf = io.BytesIO()
-    plot_trumpet(buf, tr["figures"], "%s\n%g uL/h, from %s" % (title, tr["rate_ul_h"], tr["source"]),
+    plot_trumpet(buf, tr["figures"], "%s\n%g uL/h, from %s" % (_title(title), tr["rate_ul_h"], tr["source"]),
                  tr["quantum_ul"])
     return buf.getvalue()
 
@@ -112,7 +118,7 @@ def history(series, title):
     ax.set_xticklabels([_weekday(d[0]) for d in days], rotation=45 if len(days) > 8 else 0,
                        fontsize="small")
     ax.set_ylabel("volume per day (uL)")
-    ax.set_title("%s\ndaily dose: delivered against programmed" % title)
+    ax.set_title("%s\ndaily dose: delivered against programmed" % _title(title))
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(loc="upper left", fontsize="small", ncol=2)
     return _png(fig, plt)

@@ -130,19 +130,24 @@ def _accumulate(values):
 
 
 def _programmed_from_doc(recording):
-    """Programmed volume at each sample from the header's program (host_tools.programmed), or
-    None when there is none or a sample has no program position."""
-    doc = (recording.header or {}).get("program")
-    board = (recording.header or {}).get("board") or ((recording.header or {}).get("hello") or {}).get("board")
+    """Programmed volume since the first sample, at each sample, from the header's program
+    (host_tools.programmed), or (None, why). A sample with no program adds nothing; where the
+    program's start moves or its time goes back (a reset resumes it, a new start), the line goes
+    on with the new plan's increase from its first sample."""
+    header = recording.header or {}
+    doc = header.get("program")
+    board = header.get("board") or (header.get("hello") or {}).get("board")
     if not doc or not board:
         return None, None
     from host_tools.programmed import Programmed, ProgramInvalid
-    cache, out = {}, []
+    cache, out, total, last = {}, [], 0.0, None
     for ln in recording.lines:
         prog = ln["status"].get("program") or {}
         start, t_ms = prog.get("start_wall_ms"), prog.get("t_ms")
         if start is None or t_ms is None:
-            return None, "a sample has no program position (status.program.t_ms)"
+            out.append(total)
+            last = None
+            continue
         if start not in cache:
             try:
                 cache[start] = Programmed(doc, board, start)
@@ -150,7 +155,13 @@ def _programmed_from_doc(recording):
                 return None, "the header's program does not compile for %s (%s)" % (board, e)
             except Exception as e:    # the board's files are not on this computer
                 return None, "the header's program could not be planned (%s)" % e
-        out.append(cache[start].volume_ul(t_ms))
+        v = cache[start].volume_ul(t_ms)
+        if last is not None and last[0] == start and t_ms >= last[1]:
+            total += v - last[2]
+        last = (start, t_ms, v)
+        out.append(total)
+    if not cache:
+        return None, "no sample has a program position (status.program.t_ms)"
     return out, None
 
 
@@ -168,14 +179,17 @@ def _commanded(t, statuses):
 def _volumes(series, recording):
     lines = recording.lines
     statuses = [ln["status"] for ln in lines]
-    series.delivered = list(zip(series.t, _accumulate([s["delivered_ul"] for s in statuses])))
+    # the pump's own count, as it reports it: a reset may take it back to the journal's last
+    # write (up to a minute of steps), and the line shows that step down at the reset
+    first = statuses[0]["delivered_ul"]
+    series.delivered = [(x, s["delivered_ul"] - first) for x, s in zip(series.t, statuses)]
     if all(ln.get("programmed_ul") is not None for ln in lines):
         series.programmed = list(zip(series.t, _accumulate([ln["programmed_ul"] for ln in lines])))
         series.programmed_source = "programmed"
         return
     values, why = _programmed_from_doc(recording)
     if values is not None:
-        series.programmed = list(zip(series.t, _accumulate(values)))
+        series.programmed = list(zip(series.t, values))
         series.programmed_source = "programmed"
         return
     if why:
