@@ -195,6 +195,8 @@ def build_parser():
     from host_tools import calibrate_cli, guided_cli
     calibrate_cli.add_parsers(sub, _client)
     guided_cli.add_parsers(sub, _client)
+    from host_tools.report import command as report_command
+    report_command.add_parser(sub)
 
     s = sub.add_parser("demo", help="simulated board, deployed, delivering, with a live status view")
     s.add_argument("--home", default=None, help="sim folder (default .sim/demo in the current folder)")

@@ -36,6 +36,9 @@ def pytest_addoption(parser):
     g.addoption("--rig", default=None, help="serial port of a physical rig board (boards/rig_pico), with --port")
     g.addoption("--rig-max-wait", type=float, default=120.0,
                 help="longest run_for a physical rig waits out in real time, in s (longer: skipped)")
+    g.addoption("--record", default=None, metavar="DIR",
+                help="for each test using the pump fixture, write DIR/<test>/ with its event log, "
+                     "status samples (after each rig.run_for) and outcome; pumpctl report DIR draws them")
 
 
 def pytest_configure(config):
@@ -96,6 +99,14 @@ def pytest_runtest_makereport(item, call):
         report.longrepr = (str(item.fspath), item.location[1] or 0, "Skipped: %s" % call.excinfo.value)
     # fixtures see whether their test failed, to show the sim's logs only then
     setattr(item, "failed_" + report.when, report.failed)
+    folder = getattr(item, "_micropump_record_dir", None)
+    if folder is not None:
+        phases = item.__dict__.setdefault("_micropump_phases", {})
+        text = report.longreprtext.strip().splitlines() if report.longrepr else []
+        phases[report.when] = (report.outcome, report.duration, text[-1][:300] if text else "")
+        if report.when == "teardown" and os.path.isdir(folder):
+            from host_tools.hil_record import write_outcome
+            write_outcome(folder, item.nodeid, phases, item._micropump_recorder.problems)
 
 
 def _needed_features(item):
@@ -293,17 +304,33 @@ def blank_sim(request):
 KNOWN_STATE = "stopped, no alarms, nothing delivered"
 
 
+def _record_root(config):
+    out = config.getoption("--record")
+    return None if out is None else os.path.join(str(config.invocation_params.dir), out)
+
+
 @pytest.fixture
-def pump(board):
+def pump(request, board):
     """A client connected to the deployed board, which is stopped with no alarms and nothing
     delivered (a fresh sim, or a real board reset to just-deployed); the test fails at set-up
-    otherwise, saying what it found."""
+    otherwise, saying what it found. With --record DIR, the test's run is written to DIR/<test>/."""
     with PumpClient(board.link, timeout=10.0) as client:
         status = client.request("status")
         if status["state"] != "stopped" or status["alarms"] or status["delivered_ul"]:
             pytest.fail("the board is not in the known state (%s): state %s, alarms %s, %s uL delivered"
                         % (KNOWN_STATE, status["state"], status["alarms"], status["delivered_ul"]))
+        root = _record_root(request.config)
+        if root is None:
+            yield client
+            return
+        from host_tools.hil_record import RunRecorder, folder_for
+        node = request.node
+        recorder = RunRecorder(folder_for(root, node.nodeid), client)
+        recorder.sample(getattr(node, "_micropump_rig", None))
+        node._micropump_recorder = recorder
+        node._micropump_record_dir = recorder.folder
         yield client
+        recorder.finish(getattr(node, "_micropump_rig", None))
 
 
 @pytest.fixture
@@ -311,10 +338,31 @@ def rig(request, board):
     """The rig beside the board: the sim's own, or a physical rig board (--rig)."""
     if board.rig_path is not None:
         with SimRig(board.rig_path) as r:
-            yield r
+            with _recording_rig(request, r):
+                yield r
         return
     port = getattr(board, "rig_port", None) or request.config.getoption("--rig")
     if port is None:
         pytest.skip("needs a rig: " + NO_RIG_HINT)
     with SerialRig(port, max_wait_s=request.config.getoption("--rig-max-wait")) as r:
-        yield r
+        with _recording_rig(request, r):
+            yield r
+
+
+@contextlib.contextmanager
+def _recording_rig(request, rig):
+    """With --record: a status sample after each run_for, and the last one (with the scale)
+    before the rig closes, for the test's recording."""
+    if _record_root(request.config) is None:
+        yield
+        return
+    from host_tools.hil_record import wrap_run_for
+    node = request.node
+    node._micropump_rig = rig
+    wrap_run_for(rig, lambda: getattr(node, "_micropump_recorder", None))
+    yield
+    node._micropump_rig = None
+    recorder = getattr(node, "_micropump_recorder", None)
+    if recorder is not None:
+        recorder.sample(rig)
+        recorder.final_taken = True
