@@ -72,6 +72,8 @@ def event_detail(rec):
         return "clock set"
     if k == "auth":
         return "role %s" % rec.get("role")
+    if k == "auth_end":
+        return "role %s ended (%s)" % (rec.get("role"), rec.get("why"))
     rest = dict((a, b) for a, b in rec.items() if a not in ("seq", "boot", "up", "t", "k"))
     return json.dumps(rest, sort_keys=True)[:60]
 

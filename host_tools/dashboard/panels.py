@@ -17,7 +17,7 @@ DELIVERED, PROGRAMMED, SCALE, PRESSURE = "bold green", "white", "magenta", "yell
 
 def _grid():
     g = Table.grid(padding=(0, 1))
-    g.add_column(style="bold", no_wrap=True)
+    g.add_column(style="bold", no_wrap=True, min_width=9)
     g.add_column(no_wrap=True, overflow="ellipsis")
     return g
 
@@ -34,7 +34,7 @@ def state_panel(v):
         g.add_row("program", Text("%s  " % prog.get("name")).append((prog.get("digest") or "")[:8], style="dim"))
     else:
         g.add_row("program", Text("none (a rate set by hand)", style="dim"))
-    g.add_row("delivered", Text("%.2f uL" % s["delivered_ul"]).append("  (pump's count, all time)", style="dim"))
+    g.add_row("delivered", Text("%.2f uL" % s["delivered_ul"]).append("  (all time)", style="dim"))
     b = s.get("bolus") or {}
     if b:
         text = Text()
@@ -66,22 +66,24 @@ def reservoir_panel(v, width):
     if cap:
         low = watch.low_level_ul(v)
         short = left <= low if low is not None else left < watch.LOW_FRACTION * cap
-        rows.append(ProgressBar(total=cap, completed=min(max(left, 0.0), cap), width=max(width - 4, 10),
+        bar = Table.grid()      # a ProgressBar ends no line of its own: a grid row gives it one
+        bar.add_row(ProgressBar(total=cap, completed=min(max(left, 0.0), cap), width=max(width - 4, 10),
                                 complete_style="red" if short else "green", finished_style="green"))
+        rows.append(bar)
         rows.append(Text("%.2f of %.1f mL  (%.0f%%)" % (left / 1000, cap / 1000, 100.0 * left / cap),
                          style="bold red" if short else ""))
     else:
         rows.append(Text("%.1f uL" % left))
     projection = (v.get("summary") or {}).get("projection") or {}
     wall = watch.pump_wall_ms(s)
+    g = _grid()
     for key, what in (("low_at_ms", "refill by"), ("empty_at_ms", "empty")):
         at = projection.get(key)
         if at is not None:
-            line = Text("%-9s " % what, style="bold")
-            line.append(watch.wall_text(at))
+            g.add_row(what, Text(watch.wall_text(at)))
             if wall is not None:
-                line.append("  (in %s)" % watch.duration_text(at - wall), style="dim")
-            rows.append(line)
+                g.add_row("", Text("in %s" % watch.duration_text(at - wall), style="dim"))
+    rows.append(g)
     if not projection:
         rows.append(Text("no projection: load a program", style="dim"))
     return Panel(Group(*rows), title="reservoir", title_align="left")
@@ -149,9 +151,11 @@ def volume_panel(v, width, height):
         legend.append("  (%+.2f)" % ((got or 0.0) - want), style="dim")
     if scale is not None:
         legend.append("   ━ scale %.2f uL" % scale, style=SCALE)
-    body = chart.chart(series if pts else [], max(width - 4, 20), max(height - 3, 3),
+    ys = [y for pts_, _ in series for _, y in pts_]
+    y_range = (min(ys + [0.0]), max(ys + [1.0]) * 1.05) if pts else None
+    body = chart.chart(series if pts else [], max(width - 4, 20), max(height - 3, 3), y_range=y_range,
                        y_fmt="%.1f", x_fmt="%.1f", x_unit=" h")
-    title = "delivered vs programmed since the program started (uL; x: program time)"
+    title = "delivered vs programmed (uL since the program started)"
     return Panel(Group(legend, body), title=title, title_align="left", height=height)
 
 
@@ -178,9 +182,12 @@ def pressure_panel(v, width, height):
     head = Text("now %.2f kPa" % s["pressure_kpa"], style=PRESSURE) if "pressure_kpa" in s \
         else Text("no pressure sensor on this board", style="dim")
     series = [([(x / 60.0, y) for x, y in pts], PRESSURE)] if pts else []
-    body = chart.chart(series, max(width - 4, 20), max(height - 3 - len(lines), 3),
-                       y_fmt="%.1f", x_fmt="%.0f", x_unit=" min")
-    return Panel(Group(head, body, *lines), title="downstream pressure (kPa) and the occlusion detectors",
+    # from 0 and at least 5 kPa tall: sensor noise stays flat, an occlusion's rise stands out
+    top = max([y for _, y in pts] + [0.0])
+    y_range = (min([y for _, y in pts] + [0.0]), max(5.0, top * 1.1))
+    body = chart.chart(series, max(width - 4, 20), max(height - 3 - len(lines), 3), y_range=y_range,
+                       y_fmt="%.1f", x_fmt="%.0f", x_unit=" sim min" if "sim_time_s" in s else " min up")
+    return Panel(Group(head, body, *lines), title="pressure (kPa), occlusion detectors",
                  title_align="left", height=height)
 
 
