@@ -235,10 +235,10 @@ def header(v):
     hello = v.get("hello") or {}
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(" micropump dashboard ", style="bold reverse")
-    text.append("  %s board, firmware %s" % (hello.get("board", "?"), hello.get("firmware", "?")))
+    text.append("  teaching tool, NOT a medical device", style="bold red")
+    text.append("   %s board, firmware %s" % (hello.get("board", "?"), hello.get("firmware", "?")))
     if v.get("port"):
         text.append("  on %s" % v["port"], style="dim")
-    text.append("   teaching tool, NOT a medical device", style="bold red")
     return text
 
 
