@@ -253,7 +253,7 @@ def render(v, width, height):
     events_rows = 5 + min(max(height - MIN_H, 0) // 3, 5)
     charts_h = height - (1 + 9 + 5 + 2) - (events_rows + 2)
     left_w = width * 3 // 5
-    top_w = (width * 3 // 10, width * 3 // 10, width - 2 * (width * 3 // 10))
+    top_w = (width * 7 // 20, width * 27 // 100)     # the alarms take the rest
     root = Layout()
     top = Layout(name="top", size=9)
     top.split_row(Layout(state_panel(v), size=top_w[0]), Layout(reservoir_panel(v, top_w[1]), size=top_w[1]),
