@@ -192,17 +192,24 @@ def build_parser():
     rig_cli.add_parser(sub)
     ports.add_parser(sub, DEFAULT_SIM_HOME)
     flash.add_parser(sub)
+    from host_tools import dashboard
+    dashboard.add_parser(sub, DEFAULT_SIM_HOME)
     from host_tools import calibrate_cli, guided_cli
     calibrate_cli.add_parsers(sub, _client)
     guided_cli.add_parsers(sub, _client)
     from host_tools.report import command as report_command
     report_command.add_parser(sub)
 
-    s = sub.add_parser("demo", help="simulated board, deployed, delivering, with a live status view")
+    s = sub.add_parser("demo", help="simulated board running a teaching program, under the live dashboard")
     s.add_argument("--home", default=None, help="sim folder (default .sim/demo in the current folder)")
     s.add_argument("--speed", default="60", help="simulation speed (default 60: a minute per second)")
-    s.add_argument("--rate", type=_positive_rate, default=500.0, help="demo rate in uL/h (default 500)")
-    s.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
+    s.add_argument("--program", default=None, metavar="FILE",
+                   help="program to load (default examples/teaching-flex-week-morphine.toml)")
+    s.add_argument("--rate", type=_positive_rate, default=None,
+                   help="deliver this plain rate in uL/h instead of a program")
+    s.add_argument("--record", metavar="FILE", default=None,
+                   help="write every poll as JSON lines (what pumpctl report reads)")
+    s.add_argument("--duration", type=float, default=None, help="seconds to run (default: until q or Ctrl-C)")
     s.set_defaults(func=cmd_demo)
     return p
 

@@ -1,12 +1,15 @@
-"""`make demo`: a simulated board, deployed and delivering, with a live status view until Ctrl-C."""
+"""`make demo`: a simulated board, deployed, running the teaching program, under the live dashboard until q."""
 import json
 import os
 import sys
 import time
 
-from host_tools import keys
+from host_tools import keys, paths, program_io, watch
 from host_tools.client import PumpClient
+from host_tools.dashboard import app, make_model
+from host_tools.dashboard.record import Recorder
 from host_tools.deploy import deploy
+from host_tools.program_file import ProgramFileError, read_program
 from host_tools.progress import Reporter
 from host_tools.rig import SimRig
 from host_tools.sim.launch import SimProcess
@@ -36,14 +39,6 @@ def render(status, scale_ul, capacity_ul):
     ]
 
 
-def live_view(status, scale_ul, capacity_ul, hello=None):
-    """The demo on a terminal: pumpctl status --watch's view, with the scale's reading added."""
-    from rich.text import Text
-    from host_tools import watch
-    snap = {"status": status, "capacity_ul": capacity_ul, "hello": hello}
-    return watch.render(snap, extra=[("scale", Text("%.2f uL  (measured at the outlet)" % scale_ul))])
-
-
 def _forget_a_key_nobody_here_holds(home):
     """The demo's board is its own simulated one: if this computer lost the key its flash holds
     (a new machine, a cleared key folder), the board forgets it too and deploy makes a new one,
@@ -62,9 +57,24 @@ def _forget_a_key_nobody_here_holds(home):
     os.remove(path)
 
 
+DEFAULT_PROGRAM = os.path.join(paths.REPO_DIR, "examples", "teaching-flex-week-morphine.toml")
+
+
+def _load_program(pump, path, say):
+    """The pump's clock set from this computer (the program's schedule follows it), then the
+    program sent, reviewed and confirmed by its digest, as `pumpctl program load --yes` does."""
+    pump.request("time_sync", time_ms=program_io.local_wall_ms())
+    doc = read_program(path)
+    review = program_io.upload(pump, doc)
+    if review["summary"].get("soft"):
+        raise ProgramFileError("%s breaks soft limits; the demo loads only programs within them" % path)
+    program_io.confirm(pump, review)
+    say("program %s (%s) loaded from %s" % (review["digest"], doc.get("name"), os.path.relpath(path)))
+
+
 def run_demo(args):
     home = args.home or os.path.join(os.getcwd(), ".sim", "demo")
-    live = sys.stdout.isatty()
+    live = sys.stdout.isatty() and sys.stdin.isatty()
     print(_BANNER)
     _forget_a_key_nobody_here_holds(home)
     print("starting the simulated board in %s (speed x%s)" % (home, args.speed), flush=True)
@@ -73,32 +83,48 @@ def run_demo(args):
             deploy(sim.link, "sim", stop=True, progress=r.say, step=r.step_or_none)
         print("serial link: %s   (try: pumpctl --port %s status)" % (sim.link, sim.link))
         with PumpClient(sim.link) as pump, SimRig(sim.rig_path) as rig:
-            capacity = pump.request("status")["reservoir_ul"]
-            hello = pump.request("hello")
-            pump.request("set_rate", rate_ul_h=args.rate)
+            if args.rate is not None:
+                pump.request("program_clear")
+                pump.request("set_rate", rate_ul_h=args.rate)
+                what = "%.1f uL/h" % args.rate
+            else:
+                _load_program(pump, args.program or DEFAULT_PROGRAM, print)
+                what = "the program"
+            delivered0, scale0 = pump.request("status")["delivered_ul"], rig.scale_ul()
             pump.request("start")
-            scale0 = rig.scale_ul()
-            print("delivering %.1f uL/h; Ctrl-C to stop\n" % args.rate, flush=True)
-            end = None if args.duration is None else time.monotonic() + args.duration
-            view = None
-            try:
-                if live:
-                    from rich.live import Live
-                    view = Live(auto_refresh=False)
-                    view.start()
-                while end is None or time.monotonic() < end:
-                    status, scale = pump.request("status"), rig.scale_ul() - scale0
-                    if view is not None:
-                        view.update(live_view(status, scale, capacity, hello), refresh=True)
-                    else:
-                        sys.stdout.write(" | ".join(render(status, scale, capacity)) + "\n")
-                        sys.stdout.flush()
-                    time.sleep(1.0)
-            except KeyboardInterrupt:
-                pass
-            finally:
-                if view is not None:
-                    view.stop()
+        print("delivering %s; %s\n" % (what, "q or Ctrl-C to stop" if live else "Ctrl-C to stop"), flush=True)
+        model = make_model(sim.link, sim.rig_path)
+        model.pin_program_start(delivered0, scale0)
+        recorder = Recorder(args.record) if args.record else None
+        try:
+            if live:
+                app.run(model, record=recorder, duration=args.duration, port=sim.link)
+            else:
+                _plain(model, recorder, args.duration)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            model.close()
+            if recorder is not None:
+                recorder.close()
+            with PumpClient(sim.link) as pump:
                 pump.request("stop")
                 print("\nstopped; delivered %.2f uL" % pump.request("status")["delivered_ul"])
     return 0
+
+
+def _plain(model, recorder, duration):
+    """Not a terminal (CI, a pipe): one line a second, as `make demo | head` expects."""
+    end = None if duration is None else time.monotonic() + duration
+    while end is None or time.monotonic() < end:
+        snap = model.poll()
+        if recorder is not None:
+            recorder.write(snap, model)
+        status = snap.get("status")
+        if status is None:
+            sys.stdout.write("%s\n" % snap.get("problem"))
+        else:
+            capacity = watch.capacity_ul(snap) or status["reservoir_ul"] or 1.0
+            sys.stdout.write(" | ".join(render(status, snap.get("scale_ul") or 0.0, capacity)) + "\n")
+        sys.stdout.flush()
+        time.sleep(1.0)
