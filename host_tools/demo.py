@@ -8,7 +8,7 @@ from host_tools import keys, paths, program_io, watch
 from host_tools.client import PumpClient
 from host_tools.dashboard import app, make_model
 from host_tools.dashboard.record import Recorder
-from host_tools.deploy import deploy
+from host_tools.deploy import KEPT_AT_RESET, deploy
 from host_tools.program_file import ProgramFileError, read_program
 from host_tools.progress import Reporter
 from host_tools.rig import SimRig
@@ -72,11 +72,25 @@ def _load_program(pump, path, say):
     say("program %s (%s) loaded from %s" % (review["digest"], doc.get("name"), os.path.relpath(path)))
 
 
+def _start_fresh(home):
+    """Each demo starts from the pump as deploy leaves it. The last demo's program, journal and
+    event log stay on the sim's flash, and with them any alarm it ended in: an occlusion left
+    latched would make this demo's start refused."""
+    flash = os.path.join(home, "flash")
+    if not os.path.isdir(flash):
+        return
+    for name in os.listdir(flash):
+        path = os.path.join(flash, name)
+        if os.path.isfile(path) and name not in KEPT_AT_RESET:
+            os.remove(path)
+
+
 def run_demo(args):
     home = args.home or os.path.join(os.getcwd(), ".sim", "demo")
     live = sys.stdout.isatty() and sys.stdin.isatty()
     print(_BANNER)
     _forget_a_key_nobody_here_holds(home)
+    _start_fresh(home)
     print("starting the simulated board in %s (speed x%s)" % (home, args.speed), flush=True)
     with SimProcess(home, speed=args.speed) as sim:
         with Reporter("deploy") as r:

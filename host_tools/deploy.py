@@ -398,7 +398,8 @@ def wait_for_app(port, build=None, timeout=20.0):
 
 
 # The files a deploy writes, and the device key: what a board keeps when reset to just-deployed.
-_KEPT_AT_RESET = ("main.py", "build.json", "board.json", "drugs.json", "auth.json")
+# what a board keeps when put back as deployed: the app, its build, its config and its key
+KEPT_AT_RESET = ("main.py", "build.json", "board.json", "drugs.json", "auth.json")
 _RESET_SCRIPT = """
 import os
 for _e in os.ilistdir(''):
@@ -415,7 +416,7 @@ def reset_to_deployed(port, progress=None):
     enter_service_mode(port, True, progress)
     transport = _connect_repl(port)
     try:
-        removed = transport.exec(_RESET_SCRIPT % (_KEPT_AT_RESET,)).decode().split()
+        removed = transport.exec(_RESET_SCRIPT % (KEPT_AT_RESET,)).decode().split()
         _say(progress, "removed %s" % (", ".join(removed) or "nothing"))
         transport.exec_raw_no_follow("import machine\nmachine.reset()")
     except TransportError as e:
