@@ -207,6 +207,26 @@ def test_an_occlusion_is_caught_by_both_detectors_and_its_released_bolus_is_meas
     assert pump.request("start")["state"] == "running"
 
 
+def test_an_occlusion_cleared_after_a_long_stop_is_still_seen_to_clear(pump, rig, sim_only):
+    """Hours after the alarm stopped the pump, no detector asks for readings any more: the line
+    is still watched, so clearing it releases the alarm's condition and measures the bolus."""
+    pump.request("set_rate", rate_ul_h=5)
+    pump.request("start")
+    rig.run_for(1800)
+    rig.occlude(1.0)
+    seconds_until_alarm(pump, rig, "occlusion", 3 * 3600)
+    assert pump.request("status")["state"] == "stopped"
+    rig.run_for(6 * 3600)                                # the class went to lunch
+    rig.release()
+    rig.run_for(30)
+    s = pump.request("status")
+    assert s["occlusion"]["released_ul"] is not None, s["occlusion"]
+    condition = [a["condition"] for a in pump.request("alarms")["alarms"] if a["code"] == "occlusion"]
+    assert condition == [False]                          # latched now, not still occluded
+    pump.request("alarm_ack", code="occlusion")
+    assert pump.request("start")["state"] == "running"
+
+
 def test_a_broken_pressure_sensor_raises_an_alarm_within_seconds_and_the_led_shows_it(pump, rig, sim_only):
     pump.request("set_rate", rate_ul_h=500)
     pump.request("start")

@@ -21,6 +21,7 @@ STUCK_READS = 30
 SENSOR_MAX_KPA = 400            # a reading at the top rail is an open (disconnected) sensor
 CLEARED_KPA = 0.3               # an occluded line has cleared when it is back this near its level...
 CLEARED_FRACTION = 0.2          # ...or within this fraction of what it held above it
+CLEAR_CHECK_MS = 1000           # an occluded line is read this often until it clears
 
 
 class Safety:
@@ -67,6 +68,7 @@ class Safety:
         self._same = 0               # readings in a row equal to the last, with steps between
         self._occluded_at = None     # (kpa, undelivered_ul) when the occlusion alarm was raised
         self._open_kpa = 0.0         # the line's level before the occlusion (set with _occluded_at)
+        self._clear_check_ms = 0     # when an occluded line is next read to see whether it cleared
         self.released_ul = None      # the bolus an occlusion let go when it cleared
         # motor stall: only where an encoder shows what the rotor did (pump/stall.py)
         self.encoder = board.encoder
@@ -173,8 +175,9 @@ class Safety:
             if t is not None and (nxt is None or t < nxt):
                 nxt = t
         if self._occluded_at is not None:
-            # watch an occluded line for it to clear, to measure what it lets go
-            t = now + 1000
+            # watch an occluded line for it to clear, to measure what it lets go: a reading a
+            # second of its own, since a stopped pump's detectors stop asking for readings
+            t = self._clear_check_ms
             nxt = t if nxt is None or t < nxt else nxt
         return nxt
 
@@ -188,6 +191,7 @@ class Safety:
         return self.next_sample_ms(now)
 
     def _read(self, now):
+        self._clear_check_ms = now + CLEAR_CHECK_MS   # also after a failed read: no busy retry
         try:
             kpa = self.pressure.read_kpa()
         except OSError as e:

@@ -4,9 +4,9 @@ from pump.app import App
 from pump.safety import SUPPLY_PERIOD_MS, TASK_MAX_MS
 from pump.wiring import Board
 
-from fakes import (FakeClock, FakeLink, FakeMotor, FakeSystem, board_cfg, drug_library, expect_raises,
+from fakes import (FakeClock, FakeLink, FakeMotor, FakePressure, FakeSystem, board_cfg, drug_library, expect_raises,
                    ok, reply,
-                   run_loop)
+                   run_loop, run_more)
 
 
 class FakeFaults:
@@ -19,10 +19,10 @@ class FakeFaults:
         return name in self.on
 
 
-def make_app(faults=None, cause="power_on", cfg=None, supply=None, annunciator=None):
+def make_app(faults=None, cause="power_on", cfg=None, supply=None, annunciator=None, pressure=None):
     clock = FakeClock()
     board = Board(cfg or board_cfg(), motor=FakeMotor(clock), clock=clock, link=FakeLink(),
-                  pressure=None, system=FakeSystem(cause=cause), faults=faults, supply=supply,
+                  pressure=pressure, system=FakeSystem(cause=cause), faults=faults, supply=supply,
                   annunciator=annunciator)
     board.motor.bursts = None     # runs here are hours long: count steps, do not log each one
     return App(board, drug_library())
@@ -205,3 +205,23 @@ def test_an_injected_crash_escapes_the_loop_for_main_to_handle():
     app = make_app(faults)
     e = expect_raises(RuntimeError, app.run)
     assert "injected crash" in str(e)
+
+
+def test_an_occlusion_cleared_hours_after_the_alarm_stopped_the_pump_is_still_seen_to_clear():
+    # a stopped pump's detectors stop asking for readings: the alarm's own watch must go on
+    pressure = FakePressure(1.0)
+    app = make_app(pressure=pressure)
+    ok(app, "set_rate", {"rate_ul_h": 500})
+    ok(app, "start")
+    run_loop(app, 30 * 60000)
+    pressure.kpa = 60.0                       # blocked: far above any threshold
+    run_more(app, 10 * 60000)
+    s = ok(app, "status")
+    assert s["state"] == "stopped" and "occlusion" in s["alarms"], s
+    run_more(app, 6 * 3600000)
+    pressure.kpa = 1.0                        # cleared
+    run_more(app, 5000)
+    s = ok(app, "status")
+    assert s["occlusion"]["released_ul"] is not None, s["occlusion"]
+    alarm = [a for a in ok(app, "alarms")["alarms"] if a["code"] == "occlusion"]
+    assert len(alarm) == 1 and alarm[0]["condition"] is False, alarm
