@@ -61,3 +61,19 @@ class Programmed:
                 out.append((at - midnight, end - midnight, rate))
             at = end
         return out
+
+    def day_boluses(self, t_ms):
+        """[(from_ms, to_ms, uL)] of the periodic boluses starting in the local day holding
+        program time t_ms (ms after midnight; a bolus may run past midnight)."""
+        per = self.program.periodic
+        if per is None:
+            return []
+        wall = self.start_wall_ms + int(t_ms)
+        midnight = wall - wall % MS_PER_DAY
+        out = []
+        start = self._plan.next_periodic(max(midnight - self.start_wall_ms, 0))
+        while start is not None and self.start_wall_ms + start < midnight + MS_PER_DAY:
+            at = self.start_wall_ms + start - midnight
+            out.append((at, at + per.duration_ms, per.volume_nl / 1000.0))
+            start = self._plan.next_periodic(start + 1)
+        return out

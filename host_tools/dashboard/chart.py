@@ -106,6 +106,15 @@ def marker_column(ms_after_midnight, width):
     return min(max(col, 0), width - 1)
 
 
+def bolus_row(boluses, width, mark="▼"):
+    """A row over the day bar with a mark at the column of each bolus start
+    (boluses: [(from_ms, to_ms, uL)] after midnight, as Programmed.day_boluses gives them)."""
+    chars = [" "] * width
+    for start, _, _ in boluses:
+        chars[marker_column(start, width)] = mark
+    return "".join(chars)
+
+
 def hour_ruler(width, every_h=3):
     """Hour labels under a day bar of this width: 00, 03, 06... at their columns."""
     chars = [" "] * width

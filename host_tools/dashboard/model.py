@@ -245,6 +245,7 @@ class Model:
         if self.programmed is not None and t_ms is not None:
             wall = self.programmed.start_wall_ms + t_ms
             snap["day_steps"] = self.programmed.day_steps(t_ms)
+            snap["day_boluses"] = self.programmed.day_boluses(t_ms)
             snap["day_ms"] = wall % MS_PER_DAY
         x = t_ms if t_ms is not None else x_s * 1000.0
         self.volume.add((x, delivered, programmed, scale))

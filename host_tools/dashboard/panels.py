@@ -11,6 +11,7 @@ from host_tools.dashboard import chart
 from host_tools.dashboard.actions import KEY_HELP, speed_text
 
 MIN_W, MIN_H = 100, 30
+TIMELINE_H = 6            # the day bar, its bolus marks, "now" and the hours, in a box
 DETECTOR_NAMES = {"ThresholdDetector": "threshold", "StepResponseDetector": "step response"}
 DELIVERED, PROGRAMMED, SCALE, PRESSURE = "bold green", "white", "magenta", "yellow"
 
@@ -128,11 +129,15 @@ def timeline_panel(v, width):
     marker = Text(" " * start + label, style="bold", no_wrap=True)
     top = max(r for _, _, r in steps)
     title = "program: 24 h  (bar height = basal rate, top %.2f uL/h)" % top
+    boluses = v.get("day_boluses") or []
+    rows = [bar, marker, Text(chart.hour_ruler(w), style="dim", no_wrap=True)]
+    if boluses:
+        rows.insert(0, Text(chart.bolus_row(boluses, w), style="bold magenta", no_wrap=True))
+        title += "  ▼ periodic bolus %.1f uL" % boluses[0][2]
     wall = watch.pump_wall_ms(v["status"])
     if wall is not None:
         title += "  " + watch.WEEKDAYS[(wall // watch.MS_PER_DAY + 3) % 7]
-    return Panel(Group(bar, marker, Text(chart.hour_ruler(w), style="dim", no_wrap=True)),
-                 title=title, title_align="left", height=5)
+    return Panel(Group(*rows), title=title, title_align="left", height=len(rows) + 2)
 
 
 def volume_panel(v, width, height):
@@ -251,7 +256,7 @@ def render(v, width, height):
     if width < MIN_W or height < MIN_H:
         return compact(v, width, height)
     events_rows = 5 + min(max(height - MIN_H, 0) // 3, 5)
-    charts_h = height - (1 + 9 + 5 + 2) - (events_rows + 2)
+    charts_h = height - (1 + 9 + TIMELINE_H + 2) - (events_rows + 2)
     left_w = width * 3 // 5
     top_w = (width * 7 // 20, width * 27 // 100)     # the alarms take the rest
     root = Layout()
@@ -261,7 +266,7 @@ def render(v, width, height):
     charts = Layout(name="charts", size=charts_h)
     charts.split_row(Layout(volume_panel(v, left_w, charts_h), size=left_w),
                      Layout(pressure_panel(v, width - left_w, charts_h)))
-    root.split_column(Layout(header(v), size=1), top, Layout(timeline_panel(v, width), size=5), charts,
+    root.split_column(Layout(header(v), size=1), top, Layout(timeline_panel(v, width), size=TIMELINE_H), charts,
                       Layout(events_panel(v, events_rows), size=events_rows + 2),
                       Layout(message_line(v), size=1), Layout(footer(v), size=1))
     return root

@@ -358,3 +358,22 @@ def test_a_running_sims_rig_is_found_from_its_link(tmp_path):
     assert find_rig(str(home / "tty")) == str(home / "rig.sock")
     assert find_rig(str(home / "pty")) == str(home / "rig.sock")
     assert find_rig(str(tmp_path / "elsewhere")) is None
+
+
+def test_the_timeline_marks_each_periodic_bolus_at_its_time_of_day():
+    width = 48
+    boluses = [(6 * HOUR, 6 * HOUR + 15 * 60000, 25.0), (18 * HOUR, 18 * HOUR + 15 * 60000, 25.0)]
+    row = chart.bolus_row(boluses, width)
+    assert [i for i, c in enumerate(row) if c != " "] == [12, 36]
+
+
+def test_the_screen_marks_the_days_periodic_boluses_once_the_series_has_begun():
+    # the teaching program starts at 12:00; its series starts at the next 06:00, then every 6 h
+    pump, rig = FakePump(), FakeRig(speed=600)
+    model = model_of(pump, rig)
+    for t_ms, marks in ((2 * HOUR, 0), (26 * HOUR, 3), (50 * HOUR, 4)):   # Mon, Tue, Wed 14:00
+        pump.t_ms = t_ms
+        out = text_of(view(model, model.poll(), None), 120, 40)
+        assert ("▼ periodic bolus 25.0 uL" in out) == (marks > 0), t_ms
+        bolus_rows = [line for line in out.splitlines() if "▼" in line and "periodic" not in line]
+        assert sum(row.count("▼") for row in bolus_rows) == marks, (t_ms, bolus_rows)

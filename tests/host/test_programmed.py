@@ -45,3 +45,20 @@ def test_a_program_the_pump_would_refuse_is_refused_with_its_problems():
     with pytest.raises(ProgramInvalid) as e:
         Programmed(doc, "sim", MONDAY)
     assert any(path.startswith("drug") for path, _ in e.value.problems)
+
+
+def test_a_days_periodic_boluses_start_at_first_and_every_interval_after():
+    doc = read_program(FLEX)
+    per = doc["periodic"]
+    boluses = Programmed(doc, "sim", MONDAY).day_boluses(MS_PER_DAY + 1)
+    h, m = (int(x) for x in per["first"].split(":"))
+    first = (h * 60 + m) * 60000
+    step = per["interval_min"] * 60000
+    # the series runs on from the day before: every interval from first, wrapped to the day
+    assert [b[0] for b in boluses] == list(range(first % step, MS_PER_DAY, step))
+    assert all(b[1] - b[0] == per["duration_min"] * 60000 for b in boluses)
+    assert boluses[0][2] == pytest.approx(per["dose"] / doc["drug"]["concentration"] * 1000)
+
+
+def test_a_program_without_periodic_boluses_marks_none():
+    assert Programmed(without_periodic(), "sim", MONDAY).day_boluses(MS_PER_DAY + 1) == []
