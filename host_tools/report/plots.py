@@ -109,10 +109,19 @@ def history(series, title):
     manual = any(d[2] is None for d in days)
     ax.bar([x + 0.2 for x in xs], [d[2] or 0.0 for d in days], width=0.4, color="tab:gray",
            label="programmed (no bar: a manual rate)" if manual else "programmed")
+    partial = getattr(series, "partial_days", {})
+    if any(d[0] in partial for d in days):
+        # a day the pump started or stopped: its record holds the whole day's program
+        ax.bar([x + 0.2 for x, d in zip(xs, days) if d[0] in partial],
+               [d[2] or 0.0 for d in days if d[0] in partial], width=0.4, color="white",
+               edgecolor="tab:gray", hatch="//", label="programmed, whole day (started or stopped that day)")
     top = max([d[1] for d in days] + [d[2] or 0.0 for d in days] + [1e-9])
     ax.set_ylim(0, top * 1.3)     # room above the bars for the legend and the percentages
-    for x, (_, got, want, pct) in zip(xs, days):
-        if pct is not None:
+    for x, (date, got, want, pct) in zip(xs, days):
+        if date in partial:
+            ax.annotate("started or stopped %s" % partial[date], (x, max(got, want or 0.0)),
+                        ha="center", va="bottom", fontsize="x-small")
+        elif pct is not None:
             ax.annotate("%.0f %%" % pct, (x - 0.2, got), ha="center", va="bottom", fontsize="x-small")
     ax.set_xticks(xs)
     ax.set_xticklabels([_weekday(d[0]) for d in days], rotation=45 if len(days) > 8 else 0,

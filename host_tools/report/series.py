@@ -10,6 +10,7 @@ hello, else from an event carried in the recording, else (an event log given) th
 taken to be the log's last boots: the log is read after the recording. Records of a boot with
 no samples are left out and counted.
 """
+import datetime
 import math
 
 from host_tools.iec_analysis import STANDARD_WINDOWS_MIN, AnalysisError, analyse
@@ -34,6 +35,7 @@ class Series:
         self.occlusion_marks = []   # [(t_s, label, kind)]: kind alarm_raised, alarm_cleared, line_cleared, detector_on, detector_off
         self.trumpet = None         # {figures, source, quantum_ul, rate_ul_h, stretch_s}
         self.days = []              # log_cli.history_rows
+        self.partial_days = {}      # date: "HH:MM" of the first start or stop that day
         self.resets = []            # [t_s] where uptime went back
         self.unplaced_events = 0
         self.skipped = {}
@@ -360,6 +362,22 @@ def _events(section):
     return out
 
 
+def partial_days(records, dates):
+    """{date: "HH:MM"} for the logged days on which the pump started or stopped. The pump's day
+    record gives the weekday's whole programmed volume even then, so those bars are not a
+    day's dose against its program: the plot marks them."""
+    out = {}
+    wanted = set(dates)
+    for r in records:
+        if r.get("k") != "state" or r.get("t") is None:
+            continue
+        when = datetime.datetime.fromtimestamp(r["t"] / 1000, datetime.timezone.utc)
+        date = when.date().isoformat()
+        if date in wanted and date not in out:
+            out[date] = when.strftime("%H:%M")
+    return out
+
+
 def build(section):
     """A Series of one Section (host_tools.report.inputs)."""
     series = Series()
@@ -391,6 +409,7 @@ def build(section):
     else:
         series.skipped["trumpet"] = "needs a status recording or an IEC bench samples CSV"
     series.days = history_rows(events)
+    series.partial_days = partial_days(events, [d[0] for d in series.days])
     if not series.days:
         series.skipped["history"] = ("no \"day\" records: the pump logs one at each local midnight once "
                                      "its time is set; give an event log (pumpctl log --json) that spans one"

@@ -139,6 +139,17 @@ def test_day_records_give_bars_of_their_delivered_and_programmed_heights(tmp_pat
     assert "needs a status recording" in s.skipped["delivered"]
 
 
+def test_a_day_the_pump_started_is_marked_as_partial_and_whole_days_are_not(tmp_path):
+    # the day record holds the weekday's whole program even on the day delivery began
+    started = 20000 * 86400000 + (22 * 60 + 50) * 60000          # 2024-10-04 22:50
+    (tmp_path / "log.json").write_text(json.dumps([
+        {"seq": 1, "boot": 1, "up": 5, "t": started, "k": "state", "state": "running"},
+        {"seq": 2, "boot": 1, "up": 9, "k": "day", "day": 20000, "delivered_ul": 10.0, "programmed_ul": 250.0},
+        {"seq": 3, "boot": 1, "up": 99, "k": "day", "day": 20001, "delivered_ul": 249.0, "programmed_ul": 250.0}]))
+    s = _series(tmp_path / "log.json")
+    assert s.partial_days == {"2024-10-04": "22:50"}
+
+
 def test_a_perfect_constant_rate_gives_a_flat_trumpet_at_zero_error(tmp_path):
     s = _series(_write_lines(tmp_path / "rec.jsonl", [
         dict(ln, scale_ul=ln["status"]["delivered_ul"]) for ln in ({"status": st} for st in _constant(41))]))
