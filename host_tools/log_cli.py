@@ -4,7 +4,7 @@ import datetime
 import json
 import sys
 
-from host_tools.program_io import local_wall_ms
+from host_tools.program_io import local_wall_ms, wall_datetime
 
 COLUMNS = ("seq", "boot", "up_s", "time", "kind", "detail")
 
@@ -41,8 +41,7 @@ def _when(rec):
     t = rec.get("t")
     if t is None:
         return ""
-    # the pump keeps the host's local time as ms since 1970: show it as written, with no zone
-    return datetime.datetime.fromtimestamp(t / 1000, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return wall_datetime(t).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _detail(rec):

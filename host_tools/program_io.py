@@ -1,4 +1,5 @@
 """Moves a program between host and pump: upload in parts, review, confirm by digest, read back."""
+import datetime
 import json
 import time
 
@@ -10,6 +11,12 @@ def local_wall_ms(now=None):
     now = time.time() if now is None else now
     lt = time.localtime(now)
     return int(round((now + lt.tm_gmtoff) * 1000))
+
+
+def wall_datetime(ms):
+    """local_wall_ms's inverse: the pump's local wall ms as a datetime that reads as the pump's
+    clock does. It carries no zone: the pump keeps local time, shown as written."""
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
 
 
 def compact(value):

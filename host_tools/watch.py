@@ -1,5 +1,4 @@
 """pumpctl status --watch: the pump's replies as a live rich view, or one JSON status line per interval."""
-import datetime
 import json
 import os
 import sys
@@ -13,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from host_tools import paths
+from host_tools.program_io import wall_datetime
 
 PRIORITY_STYLE = {"high": "bold white on red", "medium": "bold yellow", "low": "cyan", "info": "dim"}
 STATE_STYLE = {"running": "bold green", "stopped": "bold yellow"}
@@ -65,7 +65,7 @@ def programmed_today(snap):
 
 def wall_text(ms):
     """The pump's local wall ms as it reads (no zone: the pump keeps local time)."""
-    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%a %Y-%m-%d %H:%M")
+    return wall_datetime(ms).strftime("%a %Y-%m-%d %H:%M")
 
 
 def duration_text(ms):

@@ -1,11 +1,11 @@
 """The dashboard's picture of the pump: each poll's replies as a snapshot, and the history it charts."""
 import collections
-import datetime
 import json
 import time
 
 from host_tools import watch
 from host_tools.client import DeviceError, LinkError
+from host_tools.program_io import wall_datetime
 from host_tools.rig import RigError
 
 SUMMARY_EVERY_S = 10.0     # program_summary and the program itself: on a new digest or this often
@@ -44,7 +44,7 @@ def event_time(rec):
     t = rec.get("t")
     if t is None:
         return "up %s" % watch.duration_text(rec.get("up", 0))
-    return datetime.datetime.fromtimestamp(t / 1000, datetime.timezone.utc).strftime("%a %H:%M:%S")
+    return wall_datetime(t).strftime("%a %H:%M:%S")
 
 
 def event_detail(rec):

@@ -10,11 +10,11 @@ hello, else from an event carried in the recording, else (an event log given) th
 taken to be the log's last boots: the log is read after the recording. Records of a boot with
 no samples are left out and counted.
 """
-import datetime
 import math
 
 from host_tools.iec_analysis import STANDARD_WINDOWS_MIN, AnalysisError, analyse
 from host_tools.log_cli import history_rows
+from host_tools.program_io import wall_datetime
 
 MIN_STRETCH_S = 600.0     # the trumpet curve: 5 min of start-up and 5 min analysed, windows of 2 and 5 min
 GRID_S = 30.0             # IEC 60601-2-24's sample interval
@@ -371,7 +371,7 @@ def partial_days(records, dates):
     for r in records:
         if r.get("k") != "state" or r.get("t") is None:
             continue
-        when = datetime.datetime.fromtimestamp(r["t"] / 1000, datetime.timezone.utc)
+        when = wall_datetime(r["t"])
         date = when.date().isoformat()
         if date in wanted and date not in out:
             out[date] = when.strftime("%H:%M")
