@@ -2,9 +2,8 @@
 import json
 import os
 import re
-import time
 
-from host_tools import log_cli
+from host_tools import log_cli, recording
 from host_tools.client import PROTOCOLS
 
 SAMPLE_TIMEOUT_S = 5.0
@@ -35,7 +34,7 @@ class RunRecorder:
         self.folder = folder
         self.client = client
         self.lines = []
-        self.scale0 = None
+        self.samples = recording.Samples()
         self.problems = []
         self.final_taken = False      # the rig's teardown took the last sample (with the scale)
         try:
@@ -48,20 +47,17 @@ class RunRecorder:
 
     def sample(self, rig=None):
         try:
-            line = {"status": self.client.request("status", timeout=SAMPLE_TIMEOUT_S),
-                    "host_ms": int(time.time() * 1000)}
+            status = self.client.request("status", timeout=SAMPLE_TIMEOUT_S)
         except Exception as e:
             self.problems.append("status sample: %s" % e)
             return
+        scale = None
         if rig is not None and "scale" in getattr(rig, "features", ()):
             try:
                 scale = rig.scale_ul()
-                if self.scale0 is None:
-                    self.scale0 = scale
-                line["scale_ul"] = scale - self.scale0
             except Exception as e:
                 self.problems.append("scale: %s" % e)
-        self.lines.append(line)
+        self.lines.append(self.samples.line(status, scale))
 
     def finish(self, rig=None):
         """The final sample, the log and the program; written to the folder."""
@@ -80,12 +76,10 @@ class RunRecorder:
             _write_json(os.path.join(self.folder, "log.json"), log_cli.fetch(self.client))
         except Exception as e:
             self.problems.append("log: %s" % e)
-        header = {"recording": 1, "hello": self.hello, "program": doc,
-                  "board": (self.hello or {}).get("board")}
         tmp = os.path.join(self.folder, "status.jsonl.tmp")
         with open(tmp, "w") as f:
-            for obj in [header] + self.lines:
-                f.write(json.dumps(obj, sort_keys=True) + "\n")
+            for obj in [recording.header(self.hello, doc)] + self.lines:
+                f.write(recording.dumps(obj))
         os.replace(tmp, os.path.join(self.folder, "status.jsonl"))
 
 

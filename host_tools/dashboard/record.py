@@ -1,39 +1,28 @@
 """--record FILE: the dashboard's polls as JSON lines that pumpctl report reads (docs/dashboard.md)."""
-import json
 import time
+
+from host_tools import recording
 
 
 class Recorder:
-    """A header line, then one line per poll: {"status", "host_ms", "scale_ul"?, "programmed_ul"?,
-    "events"?}. scale_ul counts from the first line (the outlet since recording began)."""
+    """A header line, then one line per poll (host_tools/recording.py)."""
 
     def __init__(self, path, clock=time.time):
         self.f = open(path, "w")
-        self.clock = clock
+        self.samples = recording.Samples(clock)
         self._header = False
-        self._scale0 = None
 
     def write(self, snap, model):
         if snap.get("status") is None:
             return      # the link is down: nothing was read
         if not self._header:
-            self._put({"recording": 1, "hello": snap.get("hello"), "program": model.program_doc,
-                       "board": (snap.get("hello") or {}).get("board")})
+            self._put(recording.header(snap.get("hello"), model.program_doc))
             self._header = True
-        line = {"status": snap["status"], "host_ms": int(self.clock() * 1000)}
-        raw = snap.get("scale_raw_ul")
-        if raw is not None:
-            if self._scale0 is None:
-                self._scale0 = raw
-            line["scale_ul"] = raw - self._scale0
-        if snap.get("programmed_ul") is not None:
-            line["programmed_ul"] = snap["programmed_ul"]
-        if snap.get("events"):
-            line["events"] = snap["events"]
-        self._put(line)
+        self._put(self.samples.line(snap["status"], snap.get("scale_raw_ul"), snap.get("programmed_ul"),
+                                    snap.get("events")))
 
     def _put(self, obj):
-        self.f.write(json.dumps(obj, sort_keys=True) + "\n")
+        self.f.write(recording.dumps(obj))
         self.f.flush()
 
     def close(self):
