@@ -230,6 +230,30 @@ def to_text(renderable, width=100):
 
 
 # ---- the loop ------------------------------------------------------------------------------------
+class SummaryCache:
+    """program_summary, asked again only for a new program or every SUMMARY_EVERY_S: the
+    projection moves slowly, and the pump works out the whole program for it."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self.reply = None
+        self._digest = None
+        self._at = None
+
+    def get(self, client, digest):
+        """The summary of the program with this digest (None: no program, no summary)."""
+        now = self.clock()
+        if digest is None:
+            self.reply = None
+        elif digest != self._digest or self._at is None or now - self._at >= SUMMARY_EVERY_S:
+            self.reply, self._digest, self._at = client.request("program_summary"), digest, now
+        return self.reply
+
+    def refresh(self):
+        """Ask again on the next get (after a refill the projection moves)."""
+        self._at = None
+
+
 class Watcher:
     """Asks the pump for what the view needs; program_summary only when it may have changed."""
 
@@ -238,9 +262,7 @@ class Watcher:
         self.full = full
         self.hello = client.request("hello") if full else None
         self.capacity = board_capacity_ul(self.hello.get("board")) if full else None
-        self._summary = None
-        self._summary_key = None
-        self._summary_at = 0.0
+        self._summaries = SummaryCache()
 
     def take(self):
         c = self.client
@@ -249,13 +271,7 @@ class Watcher:
         if not self.full:
             return snap
         snap.update(hello=self.hello, capacity_ul=self.capacity, alarms=c.request("alarms"))
-        digest = (status.get("program") or {}).get("digest")
-        now = time.monotonic()
-        if digest is None:
-            self._summary = None
-        elif digest != self._summary_key or now - self._summary_at >= SUMMARY_EVERY_S:
-            self._summary, self._summary_key, self._summary_at = c.request("program_summary"), digest, now
-        snap["summary"] = self._summary
+        snap["summary"] = self._summaries.get(c, (status.get("program") or {}).get("digest"))
         return snap
 
 

@@ -8,7 +8,6 @@ from host_tools.client import DeviceError, LinkError
 from host_tools.program_io import wall_datetime
 from host_tools.rig import RigError
 
-SUMMARY_EVERY_S = 10.0     # program_summary and the program itself: on a new digest or this often
 RIG_STATUS_EVERY_S = 2.0   # the sim's speed: someone else may change it, but rarely
 LOG_TAIL = 40
 MS_PER_DAY = 86400000
@@ -104,9 +103,10 @@ class Model:
         self.base_delivered = None         # the pump's delivered_ul when the program started
         self.base_scale = None
         self._pinned = None
-        self._doc_digest = None
+        self._doc_digest = None            # the digest program_doc was read for
+        self._programmed_for = None        # (digest, start_wall_ms) programmed was built for
         self.summary = None
-        self._summary_at = -1e9
+        self._summaries = watch.SummaryCache(clock)
         self._rig_status = None
         self._rig_at = -1e9
         self.speed = None
@@ -166,14 +166,10 @@ class Model:
         snap["alarms"] = c.request("alarms") if status.get("alarms") else {"alarms": []}
         prog = status.get("program") or {}
         digest = prog.get("digest")
+        self.summary = snap["summary"] = self._summaries.get(c, digest)
         if digest is None:
-            self.summary = None
-            self.programmed = None
-        elif digest != (self.summary or {}).get("digest") or now - self._summary_at >= SUMMARY_EVERY_S:
-            self.summary, self._summary_at = c.request("program_summary"), now
-        snap["summary"] = self.summary
-        if digest is not None and (digest != self._doc_digest or self.programmed is None
-                                   or self.programmed.start_wall_ms != prog.get("start_wall_ms")):
+            self.programmed = self._programmed_for = None
+        elif (digest, prog.get("start_wall_ms")) != self._programmed_for:
             self._load_program(digest, prog)
         snap["events"] = self._read_log()
         snap["log_tail"] = list(self.log_tail)
@@ -187,20 +183,24 @@ class Model:
         return snap
 
     def _load_program(self, digest, prog):
+        """The programmed line for this program and start: the document is read from the pump
+        only for a new digest, and a failure is kept, not retried on every poll."""
         from host_tools.program_io import download
         from host_tools.programmed import Programmed, ProgramInvalid
-        doc, _ = download(self.client)
-        self._doc_digest = digest
+        if digest != self._doc_digest:
+            self.program_doc, _ = download(self.client)
+            self._doc_digest = digest
+        doc = self.program_doc
+        self._programmed_for = (digest, prog.get("start_wall_ms"))
         try:
             self.programmed = None if doc is None else Programmed(doc, self.hello.get("board"),
                                                                   prog["start_wall_ms"])
         except (ProgramInvalid, KeyError, ValueError):
             self.programmed = None      # a board this host has no file for: no programmed line
-        self.program_doc = doc
 
     def refresh_summary(self):
         """Ask program_summary on the next poll (after a refill the projection moves)."""
-        self._summary_at = -1e9
+        self._summaries.refresh()
 
     def _read_log(self):
         page = self.client.request("log_read", since=self.log_seq, limit=20)

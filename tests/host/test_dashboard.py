@@ -377,3 +377,14 @@ def test_the_screen_marks_the_days_periodic_boluses_once_the_series_has_begun():
         assert ("▼ periodic bolus 25.0 uL" in out) == (marks > 0), t_ms
         bolus_rows = [line for line in out.splitlines() if "▼" in line and "periodic" not in line]
         assert sum(row.count("▼") for row in bolus_rows) == marks, (t_ms, bolus_rows)
+
+
+def test_the_program_is_read_from_the_pump_once_even_when_this_host_cannot_plan_it():
+    pump = FakePump()
+    pump.doc = dict(pump.doc, drug=dict(pump.doc["drug"], concentration=10 ** 6))   # refused here
+    model = Model(lambda: pump)
+    for _ in range(5):
+        snap = model.poll()
+    assert snap["status"]["program"]["digest"] == DIGEST and model.programmed is None
+    assert [cmd for cmd, _ in pump.sent].count("program_get") == 1
+    assert [cmd for cmd, _ in pump.sent].count("program_summary") == 1
