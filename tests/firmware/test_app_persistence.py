@@ -79,6 +79,17 @@ def test_after_a_watchdog_reset_the_pump_comes_back_stopped_with_its_counts():
     assert "watchdog_reset" in again.safety.codes()
 
 
+def a_pump_an_hour_into_a_primed_program():
+    """The flash of a pump an hour into 1.2 mL/day after a 30 min priming bolus."""
+    flash = FakeFlash()
+    app = boot(flash)
+    load(app, saline(1.2, catheter={"length_cm": 90, "ul_per_cm": 2}, prime={"duration_min": 30}))
+    ok(app, "start")
+    run_more(app, MS_PER_H)
+    assert app.ctl.steps > 1800            # the 180 uL prime went out
+    return flash
+
+
 def steps_in_the_hour_after_the_time_is_set(app):
     """A pump back from a power cut, waiting for the time: told it and started, the steps it
     takes in the next hour."""
@@ -91,12 +102,7 @@ def steps_in_the_hour_after_the_time_is_set(app):
 
 
 def test_a_program_that_was_delivering_waits_for_the_time_and_never_gives_the_prime_again():
-    flash = FakeFlash()
-    app = boot(flash)
-    load(app, saline(1.2, catheter={"length_cm": 90, "ul_per_cm": 2}, prime={"duration_min": 30}))
-    ok(app, "start")
-    run_more(app, MS_PER_H)
-    assert app.ctl.steps > 1800            # the 180 uL prime went out
+    flash = a_pump_an_hour_into_a_primed_program()
     again = boot(flash.reboot())
     run_more(again, 1000)
     assert again.ctl.state == "stopped" and "time_unknown" in again.safety.codes()
@@ -108,11 +114,7 @@ def test_a_program_that_was_delivering_waits_for_the_time_and_never_gives_the_pr
 def test_a_second_power_cut_before_the_restart_still_never_gives_the_prime_again():
     # found by the soak: a journal written while the pump waited for the time after the first
     # cut dropped where the program was, and the second cut's boot began it afresh
-    flash = FakeFlash()
-    app = boot(flash)
-    load(app, saline(1.2, catheter={"length_cm": 90, "ul_per_cm": 2}, prime={"duration_min": 30}))
-    ok(app, "start")
-    run_more(app, MS_PER_H)
+    flash = a_pump_an_hour_into_a_primed_program()
     again = boot(flash.reboot())
     run_more(again, 120000)               # waiting for the time: two journal intervals pass
     third = boot(flash.reboot())
@@ -122,7 +124,9 @@ def test_a_second_power_cut_before_the_restart_still_never_gives_the_prime_again
     assert moved <= 501, moved
 
 
-def test_demand_boluses_still_count_after_a_watchdog_reset_and_a_power_cut_before_the_restart():
+def a_pump_that_gave_a_demand_bolus_a_minute_ago():
+    """The flash of a pump delivering 2.4 mL/day with a 60 min demand lockout, a minute after
+    its demand bolus started."""
     flash = FakeFlash()
     app = boot(flash)
     load(app, saline(2.4, demand={"dose": 0.05, "duration_min": 10, "lockout_min": 60,
@@ -131,6 +135,11 @@ def test_demand_boluses_still_count_after_a_watchdog_reset_and_a_power_cut_befor
     run_more(app, 60000)
     ok(app, "bolus_demand")
     run_more(app, 60000)
+    return flash
+
+
+def test_demand_boluses_still_count_after_a_watchdog_reset_and_a_power_cut_before_the_restart():
+    flash = a_pump_that_gave_a_demand_bolus_a_minute_ago()
     again = boot(flash.reboot(), cause="watchdog")
     run_more(again, 120000)               # stopped until acknowledged: the journal goes on
     third = boot(flash.reboot())
@@ -144,14 +153,7 @@ def test_demand_boluses_still_count_after_a_watchdog_reset_and_a_power_cut_befor
 
 
 def test_a_demand_bolus_given_before_a_reset_still_counts_against_the_lockout():
-    flash = FakeFlash()
-    app = boot(flash)
-    load(app, saline(2.4, demand={"dose": 0.05, "duration_min": 10, "lockout_min": 60,
-                                  "max_per_24h": 4}))
-    ok(app, "start")
-    run_more(app, 60000)
-    ok(app, "bolus_demand")
-    run_more(app, 60000)
+    flash = a_pump_that_gave_a_demand_bolus_a_minute_ago()
     again = boot(flash.reboot(), cause="soft")
     run_more(again, 1000)
     ok(again, "time_sync", {"time_ms": WALL + 3 * 60000})
